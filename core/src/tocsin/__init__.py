@@ -1,0 +1,103 @@
+"""tocsin: raise operational alerts, fanned out to pluggable sinks.
+
+>>> import tocsin
+>>> tocsin.emit_alert("warning", "Queue pile-up", "312 jobs waiting", {"queue": "ingest"})
+
+``emit_alert`` never raises and never waits on the network; ``flush`` (also run at interpreter
+exit) waits for buffered alerts to be handed over. Sinks are plugins found through the
+``tocsin.sinks`` entry-point group; see ``docs/writing-a-sink.md``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ._alert import Alert, make_alert
+from ._config import Config, ConfigProblem, SinkSettings, load_config
+from ._discovery import ENTRY_POINT_GROUP
+from ._emitter import Emitter, SinkCheck
+from ._errors import ConfigError, TocsinError
+from ._hookspecs import SinkSpec, hookimpl
+from ._log import diagnostic
+from ._redact import redact, redact_url, register_secret
+from ._registry import SinkRecord
+from ._severity import Severity
+from ._version import __version__
+from ._worker import BatchWorker
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Alert",
+    "BatchWorker",
+    "Config",
+    "ConfigError",
+    "ConfigProblem",
+    "Emitter",
+    "Severity",
+    "SinkCheck",
+    "SinkRecord",
+    "SinkSettings",
+    "SinkSpec",
+    "TocsinError",
+    "__version__",
+    "emit_alert",
+    "flush",
+    "get_default_emitter",
+    "hookimpl",
+    "load_config",
+    "redact",
+    "redact_url",
+    "register_secret",
+    "set_default_emitter",
+]
+
+_default: Emitter | None = None
+_default_lock = threading.Lock()
+
+
+def get_default_emitter() -> Emitter:
+    """The emitter behind :func:`emit_alert` and :func:`flush`, created on first use from the
+    configuration file and environment (:func:`load_config`)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Emitter()
+    return _default
+
+
+def set_default_emitter(emitter: Emitter | None) -> Emitter | None:
+    """Replace the default emitter (None: build a fresh one on next use); returns the old one.
+
+    The old emitter is not closed: close it yourself when it is done.
+    """
+    global _default
+    with _default_lock:
+        old, _default = _default, emitter
+    return old
+
+
+def emit_alert(severity: str, title: str, message: str, context: dict[str, object] | None = None) -> Alert:
+    """Emit an alert to every enabled sink, and return it.
+
+    The seed's signature, kept: ``severity`` is "info", "warning" or "critical" in any case
+    (anything else becomes "info"), ``context`` a dict of extra facts. Never raises and never
+    waits on the network, whatever it is given.
+    """
+    try:
+        return get_default_emitter().emit(severity, title, message, context)
+    except Exception as exc:  # the default emitter could not even be built
+        alert = make_alert(severity, title, message, context)
+        diagnostic("error", "tocsin.emit_failed", alert_id=alert.id, error=f"{type(exc).__name__}: {exc}")
+        return alert
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait at most ``timeout`` seconds (default: ``flush_timeout``, 10 s) for every sink of the
+    default emitter to hand over what it buffered. True when nothing is left pending. Runs by
+    itself at interpreter exit; never raises."""
+    try:
+        return _default.flush(timeout) if _default is not None else True
+    except Exception as exc:  # pragma: no cover - Emitter.flush already never raises
+        diagnostic("error", "tocsin.flush_failed", error=repr(exc))
+        return False

@@ -1,0 +1,93 @@
+"""The Alert value: what every sink receives, already normalised and immutable."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from ._normalise import MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, normalise_context, to_text
+from ._severity import Severity, parse_severity
+
+__all__ = ["Alert", "make_alert"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Alert:
+    """One alert, as every sink sees it. Immutable; built by :func:`tocsin.emit_alert`.
+
+    Guarantees a sink can rely on:
+
+    * ``id`` is unique (32 hex digits) and stays the same for every delivery attempt;
+    * ``severity`` is a :class:`Severity` (and so also the plain string ``"info"``, ...);
+    * ``title`` and ``message`` are ``str`` that encode as UTF-8 (no lone surrogates),
+      at most 1 000 and 100 000 characters; they may contain any other character,
+      control characters included: each sink escapes for its own medium;
+    * ``context`` is a read-only mapping with ``str`` keys and JSON-safe values (None, bool,
+      int, finite float, str, tuples and read-only mappings of the same), ready for
+      ``json.dumps``;
+    * ``timestamp`` is an aware UTC datetime; ``host`` and ``pid`` name where it was raised.
+    """
+
+    id: str
+    severity: Severity
+    title: str
+    message: str
+    context: Mapping[str, Any]
+    timestamp: _dt.datetime
+    host: str
+    pid: int
+
+    @property
+    def timestamp_text(self) -> str:
+        """The timestamp as the seed wrote it: ``2026-11-29T13:18:42Z`` (UTC, seconds)."""
+        return self.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the seed's keys (severity, title, message, context, timestamp)
+        plus id, host and pid; the timestamp in ISO 8601 with microseconds."""
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "title": self.title,
+            "message": self.message,
+            "context": self.context,
+            "timestamp": self.timestamp.isoformat().replace("+00:00", "Z"),
+            "host": self.host,
+            "pid": self.pid,
+        }
+
+
+_HOST: str | None = None
+
+
+def _host() -> str:
+    global _HOST
+    if _HOST is None:
+        try:
+            _HOST = to_text(socket.gethostname(), 255)
+        except Exception:
+            _HOST = "unknown"
+    return _HOST
+
+
+def make_alert(severity: object, title: object, message: object, context: object = None) -> Alert:
+    """Build an :class:`Alert` from anything a caller may pass; never raises.
+
+    Severity is matched without regard to case, and anything unknown or missing becomes
+    ``info``, as the seed did.
+    """
+    return Alert(
+        id=uuid.uuid4().hex,
+        severity=parse_severity(severity) or Severity.INFO,
+        title=to_text(title, MAX_TITLE_CHARS),
+        message=to_text(message, MAX_MESSAGE_CHARS),
+        context=normalise_context(context),
+        timestamp=_dt.datetime.now(_dt.timezone.utc),
+        host=_host(),
+        pid=os.getpid(),
+    )

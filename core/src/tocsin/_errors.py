@@ -1,0 +1,26 @@
+"""The exceptions tocsin raises: one hierarchy, all under :class:`TocsinError`.
+
+``emit_alert`` and ``flush`` never raise any of them; they are for the instance API,
+the CLI and sink authors.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._config import ConfigProblem
+
+__all__ = ["ConfigError", "TocsinError"]
+
+
+class TocsinError(Exception):
+    """Base class of every exception tocsin raises."""
+
+
+class ConfigError(TocsinError):
+    """The configuration has errors; ``problems`` lists each with its file, key and cause."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems) or "invalid configuration")

@@ -1,0 +1,132 @@
+"""The SQLite store behind the state sink: writing batches, reading the last alerts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from tocsin import Alert
+
+__all__ = ["MESSAGE_LIMIT", "StateStore"]
+
+MESSAGE_LIMIT: Final = 400  # the seed's cut for the dashboard value
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,          -- {project}/alert/last_{severity}
+    project TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    value TEXT NOT NULL,           -- JSON: title, message, timestamp, id, context
+    updated_at TEXT NOT NULL       -- ISO 8601 with microseconds: sorts as time does
+);
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    project TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    message TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    context TEXT NOT NULL
+);
+"""
+
+# A later alert may reach the store first (another process, another writer's batch): the
+# newest timestamp wins, whatever the order of arrival.
+_UPSERT: Final = """
+INSERT INTO state (key, project, severity, value, updated_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+WHERE excluded.updated_at >= state.updated_at
+"""
+
+
+def state_key(project: str, severity: str) -> str:
+    """The seed's key: ``{project}/alert/last_{severity}``."""
+    return f"{project}/alert/last_{severity}"
+
+
+class StateStore:
+    """One connection to the store at ``path``. Not thread-safe: the sink serialises access."""
+
+    def __init__(self, path: Path, *, history: int = 1000, busy_timeout: float = 5.0) -> None:
+        self.path = path
+        self.history = history
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: durable across process crashes; a power cut may lose the last commits.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def write(self, project: str, alerts: Sequence[Alert]) -> None:
+        """Record ``alerts`` in one transaction."""
+        state_rows = []
+        history_rows = []
+        for alert in alerts:
+            stamp = alert.timestamp.isoformat()
+            context = json.dumps(alert.context, ensure_ascii=False)
+            value = json.dumps(
+                {
+                    "title": alert.title,
+                    "message": alert.message[:MESSAGE_LIMIT],
+                    "timestamp": alert.timestamp_text,
+                    "id": alert.id,
+                    "context": alert.context,
+                },
+                ensure_ascii=False,
+            )
+            state_rows.append((state_key(project, alert.severity.value), project, alert.severity.value, value, stamp))
+            if self.history:
+                history_rows.append(
+                    (alert.id, project, alert.severity.value, alert.title, alert.message[:4000], stamp, context)
+                )
+        with self._transaction():
+            self._db.executemany(_UPSERT, state_rows)
+            if history_rows:
+                self._db.executemany(
+                    "INSERT INTO history (id, project, severity, title, message, timestamp, context)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    history_rows,
+                )
+                self._db.execute(
+                    "DELETE FROM history WHERE seq <= (SELECT MAX(seq) FROM history) - ?", (self.history,)
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # BEGIN IMMEDIATE takes the write lock up front, so that busy_timeout applies to it
+        # rather than failing at commit time when another process writes too.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def last(self, project: str) -> dict[str, dict[str, Any]]:
+        """The last alert of each severity, keyed by severity: title, message, timestamp, id, context."""
+        rows = self._db.execute("SELECT severity, value FROM state WHERE project = ?", (project,)).fetchall()
+        return {severity: json.loads(value) for severity, value in rows}
+
+    def recent(self, project: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest ``limit`` alerts of the history, newest first."""
+        rows = self._db.execute(
+            "SELECT id, severity, title, message, timestamp, context FROM history"
+            " WHERE project = ? ORDER BY seq DESC LIMIT ?",
+            (project, limit),
+        ).fetchall()
+        keys = ("id", "severity", "title", "message", "timestamp", "context")
+        return [dict(zip(keys, (*row[:5], json.loads(row[5])), strict=True)) for row in rows]
+
+    def count_history(self) -> int:
+        """How many alerts the history holds."""
+        return int(self._db.execute("SELECT COUNT(*) FROM history").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
