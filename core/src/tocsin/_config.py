@@ -17,11 +17,6 @@ from typing import Any, Final, Literal, TypeVar
 
 from ._severity import Severity, parse_severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-
 __all__ = [
     "DEFAULT_FLUSH_TIMEOUT",
     "DEFAULT_PROJECT",
@@ -288,6 +283,11 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
     if file is not None:
         source = str(file)
         config.source = source
+        # Imported here: a machine with no configuration file should not pay for a TOML parser.
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised on 3.10 only
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
         try:
             with open(file, "rb") as f:
                 data = tomllib.load(f)

@@ -105,7 +105,7 @@ def to_text(value: object, limit: int = MAX_VALUE_CHARS) -> str:
 
 def _type_name(value: object) -> str:
     try:
-        return type(value).__qualname__
+        return type(value).__name__
     except Exception:  # pragma: no cover - a metaclass that breaks __qualname__
         return "object"
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import threading
-import urllib.parse
 from typing import Final
 
 __all__ = ["MASK", "redact", "redact_url", "register_secret"]
@@ -46,6 +45,8 @@ def register_secret(secret: str) -> None:
     before the first request. Registering is idempotent and thread-safe.
     """
     global _secrets
+    import urllib.parse  # only sinks with credentials pay for it
+
     parts = {secret}
     if "://" in secret:
         try:
@@ -80,6 +81,8 @@ def redact_url(url: str) -> str:
     ``https://hooks.slack.com/services/***``, and for any other URL the scheme, host and port
     with the path and query masked: ``https://example.com/***``.
     """
+    import urllib.parse
+
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname or ""

@@ -37,6 +37,10 @@ class BatchWorker(Generic[T]):
     :param handle: called with a list of 1 to ``max_batch`` items, oldest first; an exception
         it raises is logged and those items count as handled (they are not retried here).
     :param capacity: the most items waiting; beyond it the oldest are dropped and counted.
+    :param max_batch: the most items handed to ``handle`` at once.
+    :param linger: seconds the thread waits, once an item arrives, for more to join the batch
+        (unless a flush is waiting). Fewer, larger batches mean fewer thread wake-ups taking the
+        GIL from the threads that emit; it is what keeps their p99 latency low.
     """
 
     def __init__(
@@ -46,11 +50,13 @@ class BatchWorker(Generic[T]):
         *,
         capacity: int = 10_000,
         max_batch: int = 500,
+        linger: float = 0.0,
     ) -> None:
         self.name = name
         self._handle = handle
         self.capacity = max(1, capacity)
         self.max_batch = max(1, max_batch)
+        self.linger = max(0.0, linger)
         self._reset()
         ref = weakref.ref(self)
         # After fork() the child has the queue but not the thread, and locks may be held by
@@ -71,6 +77,8 @@ class BatchWorker(Generic[T]):
         self._dropped = 0
         self._dropped_unreported = 0
         self._closed = False
+        self._idle = False  # the thread waits for work: a put must wake it
+        self._flushers = 0  # flush() calls waiting: the thread must not linger
 
     # -- producer side -------------------------------------------------------------------
 
@@ -86,7 +94,11 @@ class BatchWorker(Generic[T]):
                 dropped = self._dropped
             self._items.append(item)
             self._put_count += 1
-            self._cond.notify()
+            if self._idle:
+                # Only an idle thread needs waking: one that lingers or works will find the
+                # item anyway, and waking it for every put would cost the emitting thread.
+                # notify_all: flush() callers wait on the same condition.
+                self._cond.notify_all()
             if self._thread is None and not self._closed:
                 self._start()
         # Say so on the 1st, 10th, 100th… drop: loud enough to notice, bounded in a flood.
@@ -109,7 +121,16 @@ class BatchWorker(Generic[T]):
     def _take(self, block: bool) -> list[T]:
         with self._cond:
             while block and not self._items and not self._closed:
+                self._idle = True
                 self._cond.wait()
+                self._idle = False
+            if block and self.linger:
+                deadline = time.monotonic() + self.linger
+                while len(self._items) < self.max_batch and not self._flushers and not self._closed:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
             batch: list[T] = []
             while self._items and len(batch) < self.max_batch:
                 batch.append(self._items.popleft())
@@ -142,6 +163,15 @@ class BatchWorker(Generic[T]):
         with self._cond:
             target = self._put_count
             running = self._thread is not None and self._thread.is_alive()
+            self._flushers += 1
+            self._cond.notify_all()  # cut a linger short
+        try:
+            return self._wait_done(target, running, deadline)
+        finally:
+            with self._cond:
+                self._flushers -= 1
+
+    def _wait_done(self, target: int, running: bool, deadline: float) -> bool:
         if not running:
             # No thread (never started, or refused at shutdown): do the work here.
             while batch := self._take(block=False):

@@ -32,7 +32,9 @@ class StateSink:
         capacity = settings.get_int("queue_size", 10_000, minimum=1)
         self._store: StateStore | None = None
         self._store_lock = threading.Lock()
-        self._worker: BatchWorker[Alert] = BatchWorker("state", self._write, capacity=capacity)
+        self._worker: BatchWorker[Alert] = BatchWorker(
+            "state", self._write, capacity=capacity, linger=0.1
+        )
         self.written = 0
         self.last_error: str | None = None
 

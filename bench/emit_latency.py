@@ -1,0 +1,121 @@
+"""Caller latency of emit_alert with the file and state sinks, beside the seed's synchronous path.
+
+    .venv/bin/python bench/emit_latency.py [--alerts 3000]
+
+Prints p50 / p99 / max in microseconds, from 1 and from 4 threads, for:
+  seed-sync      a re-implementation of the seed's path: open/append/close the log file and
+                 write the state row synchronously (SQLite upsert + commit), in the caller
+  tocsin         tocsin.Emitter with tocsin-sink-file and tocsin-sink-state (background writer)
+  tocsin-inline  the same, with the state sink's `write = "inline"` (the alternative we rejected)
+structlog is configured (as an application would) to render to /dev/null, for every row alike.
+Target (issue 2): tocsin p99 <= 100 us from one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _stats import summary_us, table
+
+from tocsin import Config, Emitter
+from tocsin_sink_file import FileSink
+from tocsin_sink_state import StateSink
+
+log = structlog.get_logger("alerts")
+
+
+def seed_sync(tmp: Path) -> Callable[[str, str, str, dict[str, object]], None]:
+    """The seed's emit_alert minus the webhook: log, append to file, write state, all inline."""
+    path = tmp / "seed.log"
+    db = sqlite3.connect(tmp / "seed.db", check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT)")
+    lock = threading.Lock()
+
+    def emit(severity: str, title: str, message: str, context: dict[str, object]) -> None:
+        ts = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        getattr(log, {"info": "info", "warning": "warning", "critical": "error"}[severity])(
+            "alert", title=title, message=message[:500], **context)
+        line = f"[{ts}] [{severity.upper()}] {title}: {message}"
+        if context:
+            line += f" {json.dumps(context, ensure_ascii=True)[:500]}"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        value = json.dumps({"title": title, "message": message[:400], "timestamp": ts})
+        with lock:  # the seed's set_state went through one connection too
+            db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (f"atocore/alert/last_{severity}", value))
+
+    return emit
+
+
+def tocsin_emitter(tmp: Path, write: str) -> Emitter:
+    config = Config(environ={}, sinks={"file": {"path": str(tmp / f"{write}.log")},
+                                       "state": {"path": str(tmp / f"{write}.db"), "write": write}})
+    return Emitter(config, sinks={"file": FileSink, "state": StateSink}, discover=False)
+
+
+def measure(emit: Callable[..., object], alerts: int, threads: int) -> list[float]:
+    samples: list[float] = []
+    lock = threading.Lock()
+    per_thread = alerts // threads
+    start_gate = threading.Barrier(threads)
+
+    def work(n: int) -> None:
+        mine = []
+        start_gate.wait()
+        for i in range(per_thread):
+            t0 = time.perf_counter()
+            emit(("info", "warning", "critical")[i % 3], f"Queue pile-up {n}", "312 jobs waiting in ingest",
+                 {"queue": "ingest", "depth": i})
+            mine.append(time.perf_counter() - t0)
+        with lock:
+            samples.extend(mine)
+
+    pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--alerts", type=int, default=3000)
+    args = parser.parse_args()
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(devnull), cache_logger_on_first_use=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        seed = seed_sync(tmp)
+        emitters = {"tocsin": tocsin_emitter(tmp, "background"), "tocsin-inline": tocsin_emitter(tmp, "inline")}
+        for threads in (1, 4):
+            for name, emit in [("seed-sync", seed), *((n, e.emit) for n, e in emitters.items())]:
+                measure(emit, 200, threads)  # warm up: first file open, first thread start
+                samples = measure(emit, args.alerts, threads)
+                p50, p99, worst = summary_us(samples)
+                rows.append((name, threads, len(samples), p50, p99, worst))
+            for e in emitters.values():
+                e.flush(30)
+        for e in emitters.values():
+            e.close(30)
+    print(f"emit latency, file + state sinks, {args.alerts} alerts per row (microseconds)")
+    print(table(["path", "threads", "alerts", "p50 us", "p99 us", "max us"], rows))
+
+
+if __name__ == "__main__":
+    main()

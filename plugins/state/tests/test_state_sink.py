@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from tocsin import Config, Emitter
+from tocsin._alert import make_alert
+from tocsin_sink_state import StateSink, StateStore
+
+
+def emitter_for(path: Path, project: str = "atocore", **table: Any) -> Emitter:
+    config = Config(environ={}, project=project, sinks={"state": {"path": str(path), **table}})
+    return Emitter(config, sinks={"state": StateSink}, discover=False)
+
+
+def test_last_alert_per_severity_under_the_seed_keys(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    with emitter_for(db) as emitter:
+        emitter.emit("info", "first info", "m")
+        emitter.emit("warning", "w", "x" * 1000, {"k": 1})
+        info = emitter.emit("info", "second info", "m")
+        assert emitter.flush(5)
+        last = emitter.sink("state").last_alerts()  # type: ignore[union-attr]
+    assert set(last) == {"info", "warning"}
+    assert last["info"]["title"] == "second info"
+    assert last["info"]["id"] == info.id
+    assert last["info"]["timestamp"] == info.timestamp_text
+    assert len(last["warning"]["message"]) == 400
+    assert last["warning"]["context"] == {"k": 1}
+    keys = {row[0] for row in sqlite3.connect(db).execute("SELECT key FROM state")}
+    assert keys == {"atocore/alert/last_info", "atocore/alert/last_warning"}
+
+
+def test_projects_are_separate_namespaces(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    with emitter_for(db, project="alpha") as a:
+        a.emit("critical", "alpha down", "m")
+    with emitter_for(db, project="beta") as b:
+        b.emit("critical", "beta down", "m")
+        b.flush(5)
+        assert b.sink("state").last_alerts()["critical"]["title"] == "beta down"  # type: ignore[union-attr]
+    keys = {row[0] for row in sqlite3.connect(db).execute("SELECT key FROM state")}
+    assert keys == {"alpha/alert/last_critical", "beta/alert/last_critical"}
+
+
+def test_newest_wins_whatever_order_it_arrives_in(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "s.db")
+    older = make_alert("warning", "older", "m")
+    newer = make_alert("warning", "newer", "m")
+    store.write("p", [newer])
+    store.write("p", [older])  # a slow process's batch landing late
+    assert store.last("p")["warning"]["title"] == "newer"
+    store.close()
+
+
+def test_history_is_bounded(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    with emitter_for(db, history=5) as emitter:
+        for i in range(12):
+            emitter.emit("info", f"a{i}", "m")
+        emitter.flush(5)
+        sink = emitter.sink("state")
+        assert isinstance(sink, StateSink)
+        recent = sink.store().recent("atocore", 50)
+    assert [r["title"] for r in recent] == [f"a{i}" for i in range(11, 6, -1)]
+
+
+def test_background_write_is_visible_after_flush_and_inline_at_once(tmp_path: Path) -> None:
+    with emitter_for(tmp_path / "bg.db") as emitter:
+        emitter.emit("info", "t", "m")
+        sink = emitter.sink("state")
+        assert isinstance(sink, StateSink)
+        assert emitter.flush(5)
+        assert sink.written == 1
+        assert sink.sink_status()["pending"] == 0
+    with emitter_for(tmp_path / "in.db", write="inline") as emitter:
+        emitter.emit("info", "t", "m")
+        sink = emitter.sink("state")
+        assert isinstance(sink, StateSink)
+        assert sink.written == 1
+        assert sink.last_alerts()["info"]["title"] == "t"
+
+
+def test_unflushed_alerts_are_written_at_interpreter_exit(tmp_path: Path) -> None:
+    db = tmp_path / "exit.db"
+    script = textwrap.dedent(f"""
+        from tocsin import Config, Emitter
+        from tocsin_sink_state import StateSink
+        e = Emitter(Config(environ={{}}, sinks={{"state": {{"path": {str(db)!r}}}}}),
+                    sinks={{"state": StateSink}}, discover=False)
+        for i in range(300):
+            e.emit("warning", f"w{{i}}", "m")
+        # no flush, no close: the exit hook must do it
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    store = StateStore(db)
+    assert store.count_history() == 300
+    assert store.last("atocore")["warning"]["title"] == "w299"
+
+
+def _many(db: str, proc: int) -> None:
+    with emitter_for(Path(db), history=10_000) as emitter:
+        for i in range(250):
+            emitter.emit(["info", "warning", "critical"][i % 3], f"p{proc}-{i}", "m")
+
+
+def test_several_processes_share_one_store(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_many, args=(str(db), p)) for p in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    store = StateStore(db)
+    assert store.count_history() == 1000
+    assert set(store.last("atocore")) == {"info", "warning", "critical"}
+    journal = sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0]
+    assert journal == "wal"

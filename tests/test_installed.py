@@ -1,0 +1,99 @@
+"""tocsin installed for real: wheels in a fresh virtualenv, discovery through entry points."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("TOCSIN_", "ATOCORE_", "VIRTUAL_ENV", "PYTHON"))}
+    return {**base, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"),
+            "XDG_CONFIG_HOME": str(tmp_path / "cfg"), **extra}
+
+
+def run(bindir: Path, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(bindir / "tocsin"), *args], cwd=tmp_path, env=clean_env(tmp_path, **env),
+                          capture_output=True, text=True, timeout=120)
+
+
+def sinks(bindir: Path, tmp_path: Path, **env: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    result = run(bindir, tmp_path, "sinks", "--json", **env)
+    assert result.returncode == 0, result.stderr
+    return {s["name"]: s for s in json.loads(result.stdout)}
+
+
+def test_discovery_lists_every_sink_and_reports_the_broken_one(fresh_venv: Path, tmp_path: Path) -> None:
+    found = sinks(fresh_venv, tmp_path)
+    assert {"file", "state", "acme", "broken", "raising"} <= set(found)
+    assert found["file"]["distribution"] == "tocsin-sink-file"
+    assert found["acme"]["distribution"] == "tocsin-sink-acme"
+    assert found["acme"]["version"] == "1.0.0"
+    assert all(found[n]["loaded"] for n in ("file", "state", "acme", "raising"))
+    assert found["broken"]["loaded"] is False
+    assert "ModuleNotFoundError" in found["broken"]["error"]
+    human = run(fresh_venv, tmp_path, "sinks")
+    assert human.returncode == 0
+    assert "broken" in human.stdout
+    assert "FAILED: ModuleNotFoundError" in human.stdout
+
+
+def test_third_party_sink_receives_alerts_and_raising_sink_stops_nothing(fresh_venv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "acme.txt"
+    (tmp_path / "tocsin.toml").write_text(f'[sinks.acme]\npath = "{out}"\n')
+    result = run(fresh_venv, tmp_path, "emit", "critical", "Replica lag", "42 s behind")
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("critical|Replica lag|")
+    assert "Replica lag" in (tmp_path / "state" / "tocsin" / "alerts.log").read_text()
+    assert "raising sink always fails" in result.stderr
+    assert "sink=raising" in result.stderr
+
+
+def test_disable_by_config_blocks_before_import(fresh_venv: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "imported"
+    (tmp_path / "tocsin.toml").write_text('[tocsin]\ndisable = ["acme"]\n')
+    found = sinks(fresh_venv, tmp_path, ACME_IMPORT_MARKER=str(marker))
+    assert found["acme"]["enabled"] is False
+    assert found["acme"]["reason"] == "disabled by config"
+    assert not marker.exists()
+    # and enabled, the same module is imported
+    (tmp_path / "tocsin.toml").write_text("")
+    sinks(fresh_venv, tmp_path, ACME_IMPORT_MARKER=str(marker))
+    assert marker.read_text() == "imported\n"
+
+
+def test_enable_and_disable_by_environment(fresh_venv: Path, tmp_path: Path) -> None:
+    (tmp_path / "tocsin.toml").write_text('[tocsin]\nenable = ["file"]\n')
+    found = sinks(fresh_venv, tmp_path, TOCSIN_ENABLE="acme,state")
+    loaded = {n for n, s in found.items() if s["loaded"]}
+    assert loaded == {"acme", "state"}
+    found = sinks(fresh_venv, tmp_path, TOCSIN_DISABLE="file,broken")
+    assert found["file"]["enabled"] is False
+    assert found["broken"]["enabled"] is False
+    assert found["broken"]["error"] is None  # disabled, so never even tried
+
+
+def test_every_distribution_ships_py_typed(fresh_venv: Path) -> None:
+    code = ("import importlib.resources as r, tocsin, tocsin_sink_file, tocsin_sink_state;"
+            "print(all(r.files(m).joinpath('py.typed').is_file()"
+            " for m in ('tocsin', 'tocsin_sink_file', 'tocsin_sink_state')))")
+    result = subprocess.run([str(fresh_venv / "python"), "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True"
+
+
+def test_seed_style_caller_with_atocore_alert_log(fresh_venv: Path, tmp_path: Path) -> None:
+    log = tmp_path / "seed-logs" / "alerts.log"
+    code = ("import tocsin; a = tocsin.emit_alert('WARNING', 'Queue', 'pile-up', {'depth': 312});"
+            "print(a.severity, a.title)")
+    result = subprocess.run([str(fresh_venv / "python"), "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            env=clean_env(tmp_path, ATOCORE_ALERT_LOG=str(log)), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("warning Queue")
+    assert log.read_text().rstrip("\n").endswith('[WARNING] Queue: pile-up {"depth": 312}')
