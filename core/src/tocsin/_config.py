@@ -274,7 +274,8 @@ def _env_names(text: str) -> tuple[str, ...]:
 def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Read the configuration file (``path``, else :func:`find_config_file`) and apply the
     environment: ``TOCSIN_ENABLE``/``TOCSIN_DISABLE`` (comma-separated names) replace the
-    file's lists, ``ATOCORE_ALERT_LOG`` sets the file sink's path. Never raises."""
+    file's lists, ``ATOCORE_ALERT_LOG`` sets the file sink's path, ``ATOCORE_ALERT_WEBHOOK``
+    the ``url`` of the discord, slack or webhook sink, by the URL's shape. Never raises."""
     env = dict(os.environ if environ is None else environ)
     config = Config(environ=env)
     problems = config.problems
@@ -340,4 +341,11 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         config.disable = _env_names(env["TOCSIN_DISABLE"])
     if env.get("ATOCORE_ALERT_LOG"):
         config.sinks.setdefault("file", {})["path"] = env["ATOCORE_ALERT_LOG"]
+    if env.get("ATOCORE_ALERT_WEBHOOK", "").strip():
+        # The seed posted every alert to this one URL, shaped for Discord when it looked like
+        # Discord: route it to the sink that speaks that service.
+        from ._webhook_urls import webhook_kind
+
+        url = env["ATOCORE_ALERT_WEBHOOK"].strip()
+        config.sinks.setdefault(webhook_kind(url), {})["url"] = url
     return config

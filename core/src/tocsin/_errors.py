@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._config import ConfigProblem
 
-__all__ = ["ConfigError", "TocsinError"]
+__all__ = ["ConfigError", "DeliveryError", "TocsinError", "TransportError"]
 
 
 class TocsinError(Exception):
@@ -24,3 +24,12 @@ class ConfigError(TocsinError):
     def __init__(self, problems: list[ConfigProblem]) -> None:
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems) or "invalid configuration")
+
+
+class DeliveryError(TocsinError):
+    """A network sink could not hand an alert over. Logged and counted, never raised into
+    ``emit_alert``; the message never holds a credential."""
+
+
+class TransportError(DeliveryError):
+    """No answer from the receiver: connection refused or reset, timeout, TLS failure."""

@@ -1,0 +1,113 @@
+"""NetworkSink: the base class of every sink that POSTs alerts to a URL.
+
+A network sink only says how alerts look on the wire (:meth:`NetworkSink.render`) and, if its
+service has its own error conventions, how to read an answer (:meth:`NetworkSink.classify`).
+Queueing, coalescing, pacing, retries, timeouts, redaction and the flush at exit come from
+:class:`~tocsin.Destination`, the same for every sink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ._alert import Alert
+from ._config import SinkSettings
+from ._destination import Destination, Message, Verdict, classify_response
+from ._hookspecs import hookimpl
+from ._http import Response
+from ._redact import register_secret
+from ._retry import RetryPolicy
+
+__all__ = ["NetworkSink"]
+
+
+class NetworkSink:
+    """Base class for sinks that deliver to a webhook URL.
+
+    Settings every network sink reads from its ``[sinks.NAME]`` table: ``url`` (without it the
+    sink is inert and reported as not configured), ``connect_timeout`` (3 s), ``read_timeout``
+    (10 s), ``max_attempts`` (6), ``backoff_base`` (0.5 s), ``backoff_max`` (30 s),
+    ``queue_size`` (10 000), ``min_interval`` (the class's :attr:`default_min_interval`),
+    ``min_severity``. Subclasses read their own in :meth:`configure`.
+    """
+
+    default_min_interval: ClassVar[float] = 0.0
+    """Seconds between two requests at least, for services with a documented fixed rate."""
+    max_batch: ClassVar[int] = 100
+    """The most alerts :meth:`render` receives at once."""
+
+    def __init__(self, settings: SinkSettings) -> None:
+        self.name = settings.name
+        self.project = settings.project
+        self.url = settings.get_str("url")
+        if self.url:
+            register_secret(self.url)  # before anything can log it
+            if not self.url.startswith(("https://", "http://")):
+                settings.problem("url", "expected an http:// or https:// URL")
+                self.url = ""
+        retry = RetryPolicy(
+            max_attempts=settings.get_int("max_attempts", 6, minimum=1),
+            backoff_base=settings.get_float("backoff_base", 0.5, minimum=0),
+            backoff_max=settings.get_float("backoff_max", 30.0, minimum=0),
+        )
+        options: dict[str, Any] = {
+            "connect_timeout": settings.get_float("connect_timeout", 3.0, minimum=0.01),
+            "read_timeout": settings.get_float("read_timeout", 10.0, minimum=0.01),
+            "capacity": settings.get_int("queue_size", 10_000, minimum=1),
+            "min_interval": settings.get_float("min_interval", self.default_min_interval, minimum=0),
+        }
+        self.configure(settings)
+        self.destination: Destination | None = None
+        if self.url:
+            self.destination = Destination(
+                self.name, self.url, self._render_all, classify=self.classify, headers=self.headers(),
+                sign=self.sign, retry=retry, max_batch=self.max_batch, **options,
+            )
+
+    # -- what subclasses provide -----------------------------------------------------------
+
+    def configure(self, settings: SinkSettings) -> None:
+        """Read the sink's own settings (called by ``__init__``, before the destination exists)."""
+
+    def render(self, alerts: list[Alert]) -> list[Message]:
+        """Turn pending alerts (oldest first, 1 to :attr:`max_batch`) into as few messages as the
+        service allows. Every alert must be represented in what is returned."""
+        raise NotImplementedError
+
+    def classify(self, response: Response) -> Verdict:
+        """Read the service's answer (default: :func:`~tocsin.classify_response`)."""
+        return classify_response(response)
+
+    def headers(self) -> Mapping[str, str]:
+        """Extra headers of every request (register credentials with ``register_secret``)."""
+        return {}
+
+    def sign(self, message: Message) -> Mapping[str, str]:
+        """Headers computed for each attempt of ``message`` (e.g. a signature with a timestamp)."""
+        return {}
+
+    def _render_all(self, alerts: list[Alert]) -> list[Message]:
+        return self.render(alerts)
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    @hookimpl
+    def alert_emitted(self, alert: Alert) -> None:
+        if self.destination is not None:
+            self.destination.submit(alert)
+
+    @hookimpl
+    def sink_flush(self, timeout: float) -> bool:
+        return True if self.destination is None else self.destination.flush(timeout)
+
+    @hookimpl
+    def sink_close(self) -> None:
+        if self.destination is not None:
+            self.destination.close()
+
+    @hookimpl
+    def sink_status(self) -> dict[str, object]:
+        if self.destination is None:
+            return {"configured": False}
+        return {"configured": True, **self.destination.status()}

@@ -1,0 +1,93 @@
+"""Alerts → Discord execute-webhook payloads, within every documented limit."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, Final
+
+from tocsin import Alert, Severity, truncate
+
+__all__ = ["EMOJI", "LIMITS", "render_messages"]
+
+# https://discord.com/developers/docs/resources/message#embed-object-embed-limits
+LIMITS: Final = {
+    "content": 2000, "embeds": 10, "title": 256, "description": 4096, "fields": 25,
+    "field_name": 256, "field_value": 1024, "total": 6000,
+}
+EMOJI: Final = {Severity.INFO: ":information_source:", Severity.WARNING: ":warning:",
+                Severity.CRITICAL: ":rotating_light:"}
+COLOUR: Final = {Severity.INFO: 0x3498DB, Severity.WARNING: 0xF1C40F, Severity.CRITICAL: 0xE74C3C}
+NO_MENTIONS: Final[dict[str, list[str]]] = {"parse": []}
+
+
+def _fit(text: str, limit: int) -> str:
+    # Discord counts after trimming whitespace, and refuses empty names and values.
+    return truncate(text.strip(), max(1, limit)).strip() or "—"
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return str(value)  # as the seed: str(v)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _embed(alert: Alert, budget: int, with_title: bool) -> tuple[dict[str, Any], int]:
+    """One alert's embed and the characters it counts against the 6000 total, at most ``budget``."""
+    embed: dict[str, Any] = {"timestamp": alert.timestamp.isoformat(), "color": COLOUR[alert.severity]}
+    used = 0
+    if with_title:
+        title = _fit(f"{alert.severity.value.upper()}: {alert.title}", min(LIMITS["title"], budget // 4))
+        embed["title"] = title
+        used += len(title)
+    items = list(alert.context.items())
+    # The message gets the larger share; the context fields what it leaves (at least a third when
+    # there is context).
+    share = budget - used - (min(budget // 3, 60 * len(items)) if items else 0)
+    description = _fit(alert.message, min(LIMITS["description"], max(1, share)))
+    embed["description"] = description
+    used += len(description)
+    fields = []
+    for index, (key, value) in enumerate(items):
+        room = budget - used
+        last_slot = index == LIMITS["fields"] - 1
+        more = len(items) - index
+        if room < 24 or (last_slot and more > 1):
+            if room >= 12:
+                note = _fit(f"{more} more", room - 1)
+                fields.append({"name": "…", "value": note, "inline": True})
+                used += 1 + len(note)
+            break
+        name = _fit(key, min(LIMITS["field_name"], max(1, room // 4)))
+        value_text = _fit(_value_text(value), min(LIMITS["field_value"], max(1, room - len(name))))
+        fields.append({"name": name, "value": value_text, "inline": True})
+        used += len(name) + len(value_text)
+    if fields:
+        embed["fields"] = fields
+    return embed, used
+
+
+def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, Any]]:
+    """Payloads for ``alerts``, oldest first: one alert alone keeps the seed's shape; several go
+    up to 10 per message, one embed each, the 6000-character total shared between them."""
+    payloads = []
+    for start in range(0, len(alerts), LIMITS["embeds"]):
+        group = alerts[start : start + LIMITS["embeds"]]
+        budget = LIMITS["total"] // len(group)
+        embeds = [_embed(a, budget, with_title=len(group) > 1)[0] for a in group]
+        if len(group) == 1:
+            a = group[0]
+            content = f"{EMOJI[a.severity]} **{display_name} {a.severity.value}**: {a.title}"
+        else:
+            top = max(a.severity for a in group)
+            counts = Counter(a.severity for a in group)
+            summary = ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, reverse=True))
+            content = f"{EMOJI[top]} **{display_name}**: {len(group)} alerts ({summary})"
+        payloads.append({
+            "content": _fit(content, LIMITS["content"]),
+            "embeds": embeds,
+            "allowed_mentions": NO_MENTIONS,
+        })
+    return payloads
