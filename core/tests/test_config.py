@@ -128,3 +128,20 @@ def test_unread_keys() -> None:
     s = SinkSettings("x", {"path": "p", "min_severity": "info", "colour": "red"})
     s.get_str("path")
     assert s.unread_keys() == ["colour"]
+
+
+@pytest.mark.parametrize(
+    ("url", "sink"),
+    [
+        ("https://discord.com/api/webhooks/123/abc", "discord"),
+        ("https://discordapp.com/api/webhooks/123/abc", "discord"),
+        ("https://ptb.discord.com/api/v10/webhooks/123/abc", "discord"),
+        ("https://canary.discord.com/api/webhooks/123/abc?wait=true", "discord"),
+        ("https://hooks.slack.com/services/T0/B0/xyz", "slack"),
+        ("https://alerts.example.com/hook", "webhook"),
+        ("https://discord.com.evil.example/api/webhooks/1/x", "webhook"),
+    ],
+)
+def test_seed_webhook_variable_goes_to_the_sink_of_its_service(url: str, sink: str) -> None:
+    config = load_config(environ={"ATOCORE_ALERT_WEBHOOK": url, "XDG_CONFIG_HOME": "/nonexistent"})
+    assert config.sinks == {sink: {"url": url}}

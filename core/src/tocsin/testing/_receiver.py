@@ -175,7 +175,8 @@ class Receiver:
     def close(self) -> None:
         """Stop serving and release stalled answers."""
         self._closing.set()
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever: only if it runs
+            self._server.shutdown()
         self._server.server_close()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> bool:

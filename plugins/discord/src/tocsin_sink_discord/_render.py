@@ -18,6 +18,8 @@ LIMITS: Final = {
 EMOJI: Final = {Severity.INFO: ":information_source:", Severity.WARNING: ":warning:",
                 Severity.CRITICAL: ":rotating_light:"}
 COLOUR: Final = {Severity.INFO: 0x3498DB, Severity.WARNING: 0xF1C40F, Severity.CRITICAL: 0xE74C3C}
+_NOTE_ROOM: Final = 20  # "…" + "NN more keys"
+_MIN_FIELD: Final = 24  # below this a field says nothing useful
 NO_MENTIONS: Final[dict[str, list[str]]] = {"parse": []}
 
 
@@ -50,20 +52,21 @@ def _embed(alert: Alert, budget: int, with_title: bool) -> tuple[dict[str, Any],
     embed["description"] = description
     used += len(description)
     fields = []
-    for index, (key, value) in enumerate(items):
-        room = budget - used
-        last_slot = index == LIMITS["fields"] - 1
-        more = len(items) - index
-        if room < 24 or (last_slot and more > 1):
-            if room >= 12:
-                note = _fit(f"{more} more", room - 1)
-                fields.append({"name": "…", "value": note, "inline": True})
-                used += 1 + len(note)
-            break
-        name = _fit(key, min(LIMITS["field_name"], max(1, room // 4)))
-        value_text = _fit(_value_text(value), min(LIMITS["field_value"], max(1, room - len(name))))
-        fields.append({"name": name, "value": value_text, "inline": True})
-        used += len(name) + len(value_text)
+    room = budget - used - _NOTE_ROOM  # keep room to say how many keys did not fit
+    if items:
+        shown = min(len(items), LIMITS["fields"], max(0, room // _MIN_FIELD))
+        if shown < len(items):
+            shown = min(shown, LIMITS["fields"] - 1)  # the last field says what is missing
+        per_field = room // max(1, shown)
+        for key, value in items[:shown]:
+            name = _fit(key, min(LIMITS["field_name"], max(1, per_field // 4)))
+            value_text = _fit(_value_text(value), min(LIMITS["field_value"], max(1, per_field - len(name))))
+            fields.append({"name": name, "value": value_text, "inline": True})
+            used += len(name) + len(value_text)
+        if shown < len(items):
+            note = f"{len(items) - shown} more keys"
+            fields.append({"name": "…", "value": note, "inline": True})
+            used += 1 + len(note)
     if fields:
         embed["fields"] = fields
     return embed, used

@@ -26,11 +26,11 @@ def escape(text: str) -> str:
 def _mrkdwn(text: str, limit: int) -> str:
     """``text`` escaped, at most ``limit`` characters after escaping, never cutting an entity."""
     cut = limit
-    while True:
+    out = escape(truncate(text, cut))
+    while len(out) > limit:  # escaping grew it: cut the raw text in proportion, and again
+        cut = max(0, min(cut - 1, cut * limit // len(out)))
         out = escape(truncate(text, cut))
-        if len(out) <= limit:
-            return out
-        cut -= len(out) - limit
+    return out
 
 
 def _value_text(value: object) -> str:

@@ -51,8 +51,9 @@ class WebhookSink(NetworkSink):
         self._key: bytes | None = None
         if secret:
             register_secret(secret)
-            try:
-                self._key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            encoded = secret.removeprefix("whsec_")
+            try:  # secrets are often published without their base64 padding
+                self._key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
             except (binascii.Error, ValueError):
                 settings.problem("secret", "expected a Standard Webhooks secret: whsec_ and base64")
 
