@@ -35,6 +35,29 @@ def test_cron_job_that_emits_and_exits_delivers_every_time(tmp_path: Path) -> No
     assert {r.json()["title"] for r in receiver.requests} == {"cron job failed"}
 
 
+DROPPED_EMITTER = """
+import sys
+from tocsin import Config, Emitter
+from tocsin_sink_webhook import WebhookSink
+
+def job():
+    e = Emitter(Config(environ={}, sinks={"webhook": {"url": sys.argv[1]}}), sinks={"webhook": WebhookSink},
+                discover=False)
+    for i in range(3):
+        e.emit("warning", f"from a dropped emitter {i}", "m")
+
+job()  # the emitter is unreachable from here on, its alerts still queued
+"""
+
+
+def test_alerts_of_an_emitter_nobody_references_are_still_delivered_at_exit(tmp_path: Path) -> None:
+    with Receiver(hanging(0.05)) as receiver:
+        subprocess.run([sys.executable, "-c", DROPPED_EMITTER, receiver.url], env=env_for(tmp_path), cwd=tmp_path,
+                       check=True, timeout=60, capture_output=True)
+        assert sorted(r.json()["title"] for r in receiver.requests) == [
+            f"from a dropped emitter {i}" for i in range(3)]
+
+
 def test_hanging_endpoint_delays_exit_by_at_most_the_deadline(tmp_path: Path) -> None:
     (tmp_path / "tocsin.toml").write_text("[tocsin]\nflush_timeout = 1\n")
     with Receiver(hanging(60)) as receiver:

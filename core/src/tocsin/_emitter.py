@@ -10,7 +10,6 @@ import atexit
 import contextlib
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
@@ -50,6 +49,9 @@ class Emitter:
     :param sinks: sinks given directly, by name: each a class (instantiated with its
         :class:`~tocsin.SinkSettings`) or a plugin object. Config's enable/disable apply to them too.
     :param discover: also load the sinks advertised in the ``tocsin.sinks`` entry-point group.
+
+    An emitter lives until :meth:`close`, even when its creator drops it: what it queued is
+    still flushed at interpreter exit. Close the emitters you create (or use ``with``).
     """
 
     def __init__(
@@ -222,7 +224,9 @@ def _constant(obj: object) -> Callable[[], object]:
 
 # -- flushing at interpreter exit ---------------------------------------------------------
 
-_live: weakref.WeakSet[Emitter] = weakref.WeakSet()
+# Strong references on purpose: an emitter dropped by its creator may still hold queued alerts,
+# and the exit hook must find it to deliver them. close() is what lets an emitter go.
+_live: set[Emitter] = set()
 _atexit_lock = threading.Lock()
 _atexit_registered = False
 
