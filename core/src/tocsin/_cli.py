@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="send a test alert through each enabled sink and report")
     test.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS")
     test.add_argument("--json", action="store_true", help="machine-readable output")
+    new = sub.add_parser("new-sink", help="create a ready-to-publish tocsin-sink-NAME package")
+    new.add_argument("name", help="the sink's name: lower-case letters, digits and _")
+    new.add_argument("--dir", metavar="PATH", help="where to create it (default ./tocsin-sink-NAME)")
+    new.add_argument("--network", action="store_true", help="start from the delivery engine (a webhook-style sink)")
     return parser
 
 
@@ -88,6 +92,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         _parser().print_help(out)
         return 2
     _configure_logging()
+    if args.command == "new-sink":
+        return _new_sink(args.name, args.dir, args.network, out, err)
 
     from ._config import load_config
     from ._emitter import Emitter
@@ -182,3 +188,19 @@ def _test(emitter: Any, timeout: float, as_json: bool, out: TextIO) -> int:
         for check in checks:
             out.write(redact(f"{check.name:<10} {'ok    ' if check.ok else 'FAILED'} {check.detail}") + "\n")
     return 0 if all(c.ok for c in checks) else 1
+
+
+def _new_sink(name: str, directory: str | None, network: bool, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from ._errors import TocsinError
+    from ._scaffold import new_sink
+
+    try:
+        path = new_sink(name, Path(directory) if directory else None, network=network)
+    except TocsinError as exc:
+        err.write(f"tocsin: {exc}\n")
+        return 2
+    out.write(f"created {path}\n  cd {path} && python -m venv .venv && .venv/bin/pip install -e '.[test]'"
+              " && .venv/bin/python -m pytest\n")
+    return 0
