@@ -230,3 +230,16 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
         waits = {policy.backoff(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= w <= ceiling for w in waits)
         assert len(waits) > 1
+
+
+def test_check_sinks_reports_delivery_failures_and_unconfigured_sinks() -> None:
+    with Receiver(always(404, b"gone")) as receiver:
+        config = Config(environ={}, sinks={"net": {"url": receiver.url, "max_attempts": 1}})
+        with Emitter(config, sinks={"net": JsonSink, "idle": JsonSink}, discover=False) as emitter:
+            first = {c.name: c for c in emitter.check_sinks(5)}
+            second = {c.name: c for c in emitter.check_sinks(5)}  # the same error again is still a failure
+    assert first["idle"].ok is True
+    assert first["idle"].detail.startswith("not configured")
+    assert first["net"].ok is False
+    assert "HTTP 404" in first["net"].detail
+    assert second["net"].ok is False

@@ -195,11 +195,13 @@ class Emitter:
         for record in self.sinks():
             if not record.loaded:
                 continue
-            before = self._registry.status(record.name).get("last_error")
+            before = self._registry.status(record.name)
+            if before.get("configured") is False:
+                checks.append(SinkCheck(record.name, True, "not configured: nothing to send"))
+                continue
             ok, detail = True, "accepted"
             try:
-                record_functions = [f for r, f, _ in self._registry.dispatch if r is record]
-                for function in record_functions:
+                for function in [f for r, f, _ in self._registry.dispatch if r is record]:
                     function(alert)
             except Exception as exc:
                 self._registry.failed(record.name, "alert_emitted", exc)
@@ -208,14 +210,21 @@ class Emitter:
                 flushed = list(self._registry.call(record.name, "sink_flush", timeout=timeout))
                 if any(r is False or isinstance(r, BaseException) for r in flushed):
                     ok, detail = False, f"not delivered within {timeout:g} s"
-                status = self._registry.status(record.name)
-                after = status.get("last_error")
-                if after and after != before:
-                    ok, detail = False, str(after)
-                elif ok and status.get("target"):
-                    detail = f"delivered to {status['target']}"
+                after = self._registry.status(record.name)
+                # A sink that failed says so in its counters or its last error.
+                failed_more = _count(after, "failed") > _count(before, "failed")
+                new_error = after.get("last_error") not in (None, before.get("last_error"))
+                if failed_more or new_error or after.get("gone"):
+                    ok, detail = False, str(after.get("last_error") or "delivery failed")
+                elif ok and after.get("target"):
+                    detail = f"delivered to {after['target']}"
             checks.append(SinkCheck(record.name, ok, detail))
         return checks
+
+
+def _count(status: Mapping[str, object], key: str) -> int:
+    value = status.get(key)
+    return value if isinstance(value, int) else 0
 
 
 def _constant(obj: object) -> Callable[[], object]:
