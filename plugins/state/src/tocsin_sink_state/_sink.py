@@ -36,6 +36,7 @@ class StateSink:
             "state", self._write, capacity=capacity, linger=0.1
         )
         self.written = 0
+        self.failed = 0
         self.last_error: str | None = None
 
     def store(self) -> StateStore:
@@ -50,6 +51,8 @@ class StateSink:
                 self.store().write(self.project, alerts)
             self.written += len(alerts)
         except Exception as exc:
+            # Locks were already waited out (retry_locked): these alerts are lost, and counted.
+            self.failed += len(alerts)
             self.last_error = f"{type(exc).__name__}: {exc}"
             raise
 
@@ -80,6 +83,7 @@ class StateSink:
             "written": self.written,
             "pending": self._worker.pending,
             "dropped": self._worker.dropped,
+            "failed": self.failed,
             "last_error": self.last_error,
         }
 

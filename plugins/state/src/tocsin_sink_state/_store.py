@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from tocsin import Alert
 
-__all__ = ["MESSAGE_LIMIT", "StateStore"]
+__all__ = ["MESSAGE_LIMIT", "StateStore", "retry_locked"]
+
+_T = TypeVar("_T")
 
 MESSAGE_LIMIT: Final = 400  # the seed's cut for the dashboard value
 
@@ -44,6 +47,21 @@ WHERE excluded.updated_at >= state.updated_at
 """
 
 
+def retry_locked(action: Callable[[], _T], attempts: int = 8, first_wait: float = 0.05) -> _T:
+    """Run ``action``, again after a growing wait (up to ~6 s in all) while SQLite answers that
+    the database is locked or busy; any other error, or the last one, is raised."""
+    wait = first_wait
+    for attempt in range(attempts):
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if attempt == attempts - 1 or not any(w in str(exc) for w in ("locked", "busy")):
+                raise
+            time.sleep(wait)
+            wait = min(wait * 2, 2.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def state_key(project: str, severity: str) -> str:
     """The seed's key: ``{project}/alert/last_{severity}``."""
     return f"{project}/alert/last_{severity}"
@@ -57,10 +75,14 @@ class StateStore:
         self.history = history
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        # Several processes opening a new store at once: "CREATE TABLE IF NOT EXISTS" reads the
+        # schema, then writes. When another process committed in between, SQLite answers
+        # "database is locked" (SQLITE_BUSY_SNAPSHOT) at once, without calling the busy handler,
+        # since waiting could not help that read snapshot. Seen in CI as a whole lost batch.
+        retry_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
         # NORMAL in WAL mode: durable across process crashes; a power cut may lose the last commits.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        retry_locked(lambda: self._db.executescript(_SCHEMA))
 
     def write(self, project: str, alerts: Sequence[Alert]) -> None:
         """Record ``alerts`` in one transaction."""
@@ -84,6 +106,9 @@ class StateStore:
                 history_rows.append(
                     (alert.id, project, alert.severity.value, alert.title, alert.message[:4000], stamp, context)
                 )
+        retry_locked(lambda: self._commit(state_rows, history_rows))
+
+    def _commit(self, state_rows: Sequence[tuple[str, ...]], history_rows: Sequence[tuple[str, ...]]) -> None:
         with self._transaction():
             self._db.executemany(_UPSERT, state_rows)
             if history_rows:
