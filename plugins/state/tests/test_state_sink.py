@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tocsin import Config, Emitter
 from tocsin._alert import make_alert
 from tocsin_sink_state import StateSink, StateStore
@@ -123,3 +125,49 @@ def test_several_processes_share_one_store(tmp_path: Path) -> None:
     assert set(store.last("atocore")) == {"info", "warning", "critical"}
     journal = sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0]
     assert journal == "wal"
+
+
+def test_retry_locked_waits_out_locks_but_not_other_errors() -> None:
+    from tocsin_sink_state._store import retry_locked
+
+    calls = []
+
+    def locked_twice() -> str:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return "done"
+
+    assert retry_locked(locked_twice, first_wait=0.001) == "done"
+    assert len(calls) == 3
+
+    def broken() -> None:
+        calls.append(2)
+        raise sqlite3.OperationalError("no such table: nope")
+
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        retry_locked(broken, first_wait=0.001)
+    assert calls == [2]  # not retried
+
+    def always_busy() -> None:
+        raise sqlite3.OperationalError("database is busy")
+
+    with pytest.raises(sqlite3.OperationalError, match="busy"):
+        retry_locked(always_busy, attempts=3, first_wait=0.001)
+
+
+def test_sqlite_answers_a_snapshot_conflict_at_once_hence_retry_locked(tmp_path: Path) -> None:
+    """Why retry_locked exists: a read snapshot that tries to write after another commit gets
+    "locked" at once; the busy timeout does not apply (the CREATE TABLE IF NOT EXISTS race)."""
+    db = tmp_path / "race.db"
+    first = StateStore(db)
+    reader = sqlite3.connect(db, isolation_level=None, timeout=0.1)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM sqlite_master").fetchone()  # a read snapshot
+    first.write("p", [make_alert("info", "moves the database on", "m")])
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        reader.execute("INSERT INTO history (id, project, severity, title, message, timestamp, context)"
+                       " VALUES ('x', 'p', 'info', 't', 'm', 'ts', '{}')")  # the conflict, at once
+    reader.execute("ROLLBACK")
+    first.close()
