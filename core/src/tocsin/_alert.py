@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
+import json
 import os
 import socket
 import uuid
@@ -41,6 +43,12 @@ class Alert:
     timestamp: _dt.datetime
     host: str
     pid: int
+
+    @functools.cached_property
+    def context_json(self) -> str:
+        """``context`` as JSON text (ASCII only, ``json.dumps`` defaults), computed once per alert
+        and shared by every sink that needs it."""
+        return json.dumps(self.context, ensure_ascii=True)
 
     @property
     def timestamp_text(self) -> str:

@@ -34,8 +34,7 @@ def escape_line(text: str) -> str:
     return _UNSAFE.sub(_escape_char, text) if _UNSAFE.search(text) else text
 
 
-def _context_json(context: Mapping[str, Any]) -> str:
-    text = json.dumps(context, ensure_ascii=True)
+def _context_json(context: Mapping[str, Any], text: str) -> str:
     if len(text) <= CONTEXT_JSON_LIMIT:
         return text
     # Too long: keep whole keys while they fit, long values shortened, and say what was cut.
@@ -59,7 +58,7 @@ def format_text(alert: Alert) -> str:
     severity = alert.severity.value.upper()
     line = f"[{alert.timestamp_text}] [{severity}] {escape_line(alert.title)}: {escape_line(alert.message)}"
     if alert.context:
-        line += " " + _context_json(alert.context)
+        line += " " + _context_json(alert.context, alert.context_json)
     return line + "\n"
 
 

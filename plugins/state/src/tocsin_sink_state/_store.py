@@ -90,17 +90,14 @@ class StateStore:
         history_rows = []
         for alert in alerts:
             stamp = alert.timestamp.isoformat()
-            context = json.dumps(alert.context, ensure_ascii=False)
-            value = json.dumps(
-                {
-                    "title": alert.title,
-                    "message": alert.message[:MESSAGE_LIMIT],
-                    "timestamp": alert.timestamp_text,
-                    "id": alert.id,
-                    "context": alert.context,
-                },
+            context = alert.context_json  # serialised once per alert, shared with other sinks
+            head = json.dumps(
+                {"title": alert.title, "message": alert.message[:MESSAGE_LIMIT], "timestamp": alert.timestamp_text,
+                 "id": alert.id},
                 ensure_ascii=False,
             )
+            value = f'{head[:-1]}, "context": {context}}}'
+
             state_rows.append((state_key(project, alert.severity.value), project, alert.severity.value, value, stamp))
             if self.history:
                 history_rows.append(
