@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -243,3 +248,40 @@ def test_check_sinks_reports_delivery_failures_and_unconfigured_sinks() -> None:
     assert first["net"].ok is False
     assert "HTTP 404" in first["net"].detail
     assert second["net"].ok is False
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_tls_certificates_are_verified(tmp_path: Path, make: Make) -> None:
+    """A self-signed certificate is refused: nothing is sent to a server we cannot verify."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    received: list[bytes] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        emitter = make(f"https://127.0.0.1:{server.server_address[1]}/hook", max_attempts=2)
+        with capture_logs() as logs:
+            emitter.emit("critical", "over TLS", "m")
+            assert emitter.flush(20)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received == []
+    [failed] = [e for e in logs if e["event"] == "tocsin.delivery_failed"]
+    assert "CERTIFICATE_VERIFY_FAILED" in failed["error"] or "certificate verify failed" in failed["error"]
