@@ -147,12 +147,15 @@ class Receiver:
                 reply = receiver.behaviour(request)
                 if reply.delay and receiver._closing.wait(reply.delay):
                     return
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client hung up (a process that exited)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
