@@ -81,11 +81,16 @@ def test_enable_and_disable_by_environment(fresh_venv: Path, tmp_path: Path) -> 
 
 
 def test_every_distribution_ships_py_typed(fresh_venv: Path) -> None:
-    code = ("import importlib.resources as r, tocsin, tocsin_sink_file, tocsin_sink_state;"
-            "print(all(r.files(m).joinpath('py.typed').is_file()"
-            " for m in ('tocsin', 'tocsin_sink_file', 'tocsin_sink_state')))")
-    result = subprocess.run([str(fresh_venv / "python"), "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "True"
+    plugins = Path(__file__).resolve().parent.parent / "plugins"
+    names = sorted(d.name for d in plugins.iterdir() if (d / "pyproject.toml").exists())
+    packages = ["tocsin"] + [f"tocsin_sink_{name}" for name in names]
+    assert len(packages) >= 6
+    code = ("import importlib, importlib.resources as r, sys;"
+            "print([m for m in sys.argv[1:]"
+            " if not r.files(importlib.import_module(m)).joinpath('py.typed').is_file()])")
+    result = subprocess.run([str(fresh_venv / "python"), "-c", code, *packages], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_seed_style_caller_with_atocore_alert_log(fresh_venv: Path, tmp_path: Path) -> None:

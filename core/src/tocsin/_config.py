@@ -211,12 +211,14 @@ class Config:
     project: str = DEFAULT_PROJECT
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
     """Seconds the flush at interpreter exit may take at most."""
-    sinks: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # repr=False: the tables hold webhook URLs and the environment holds secrets; printing a
+    # Config must not print them.
+    sinks: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict, repr=False)
     """The raw ``[sinks.NAME]`` tables."""
     source: str | None = None
     """The file read, if any."""
     problems: list[ConfigProblem] = dataclasses.field(default_factory=list)
-    environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
+    environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ), repr=False)
 
     @property
     def errors(self) -> list[ConfigProblem]:

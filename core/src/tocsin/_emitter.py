@@ -64,6 +64,7 @@ class Emitter:
         self.config = load_config() if config is None else config
         self._registry = SinkRegistry(self.config)
         self._emitted = 0
+        self._count_lock = threading.Lock()  # += on an attribute is not atomic across threads
         self._closed = False
         if discover:
             try:
@@ -99,7 +100,8 @@ class Emitter:
                 "alert", alert_id=alert.id, severity=alert.severity.value, title=alert.title,
                 message=alert.message[:500], context=dict(alert.context),
             )
-        self._emitted += 1
+        with self._count_lock:
+            self._emitted += 1
         if getattr(_local, "emitting", False):
             diagnostic("warning", "tocsin.reentrant_alert_not_fanned_out", alert_id=alert.id)
             return alert
