@@ -27,13 +27,13 @@ def rss_mb() -> float:
     return 0.0
 
 
-def naive(url: str) -> Callable[[int], None]:
+def naive(url: str) -> Callable[[int], object]:
     def send(i: int) -> None:
         body = {"severity": "warning", "title": f"alert {i}", "message": "m", "context": {}, "timestamp": "t"}
 
         def fire() -> None:
             try:
-                req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",  # noqa: S310
+                req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",  # noqa: S310 - loopback only
                                              headers={"Content-Type": "application/json"})
                 urllib.request.urlopen(req, timeout=8)  # noqa: S310 - loopback bench receiver
             except Exception:  # noqa: S110 - the seed swallowed it too (it logged a warning)
@@ -44,7 +44,7 @@ def naive(url: str) -> Callable[[int], None]:
     return send
 
 
-def apprise_sender(url: str) -> Callable[[int], None]:
+def apprise_sender(url: str) -> Callable[[int], object]:
     import apprise
 
     notifier = apprise.Apprise()
@@ -52,13 +52,13 @@ def apprise_sender(url: str) -> Callable[[int], None]:
     return lambda i: notifier.notify(title=f"alert {i}", body="m")
 
 
-def tocsin_sender(url: str, batch: bool, flush_timeout: float) -> Callable[[int], None]:
+def tocsin_sender(url: str, batch: bool, flush_timeout: float) -> Callable[[int], object]:
     import structlog
 
     from tocsin import Config, Emitter
     from tocsin_sink_webhook import WebhookSink
 
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(open(os.devnull, "w")))  # noqa: SIM115
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(open(os.devnull, "w")))  # noqa: SIM115 - for the process's life
     emitter = Emitter(Config(environ={}, flush_timeout=flush_timeout,
                              sinks={"webhook": {"url": url, "batch": batch}}),
                       sinks={"webhook": WebhookSink}, discover=False)

@@ -26,12 +26,15 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from tocsin.testing import Receiver, flaky, hanging, rate_limited
+from tocsin.testing import Received, Receiver, Reply, flaky, hanging, rate_limited
+
+Behaviour = Callable[[Received], Reply]
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _stats import table
+from _stats import table  # noqa: E402 - the sibling helper, importable once the path is set
 
 CLIENT = str(Path(__file__).parent / "_client.py")
 IMPLS = ("naive", "apprise", "tocsin")
@@ -43,7 +46,8 @@ def client(impl: str, url: str, count: int, *extra: str, timeout: float = 300) -
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if not lines:
         raise RuntimeError(f"{impl} client failed: {out.stderr[-2000:]}")
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+    result: dict[str, float] = json.loads(lines[-1])
+    return result
 
 
 def alerts_received(receiver: Receiver) -> int:
@@ -84,23 +88,27 @@ def main() -> None:
         rows.append((impl, "delivered at exit", f"{runs} processes", f"{got}/{runs}", f"{100 * got / runs:.0f} %"))
 
     # under 429 and under 503: count alerts in requests that were accepted
-    for label, make in (("under 429 (5 per 2 s)", lambda: rate_limited(5, 2.0, ok_status=200)),
-                        ("under 503 every other", lambda: flaky(503, 2, ok_status=200))):
+    makers: list[tuple[str, Callable[[], Behaviour]]] = [
+        ("under 429 (5 per 2 s)", lambda: rate_limited(5, 2.0, ok_status=200)),
+        ("under 503 every other", lambda: flaky(503, 2, ok_status=200)),
+    ]
+    for label, make in makers:
         variants = [(impl, n, ["--batch"]) for impl in IMPLS]
         # one POST per alert: paced to the limit instead of coalesced (40 alerts take ~16 s)
         variants.append(("tocsin", 40 if not args.quick else 15, []))
         for impl, count, batch in variants:
-            behaviour = make()
+            behaviour: Behaviour = make()
             ok_titles: set[str] = set()
 
-            def recording(request: object, behaviour: object = behaviour, ok_titles: set[str] = ok_titles) -> object:
-                reply = behaviour(request)  # type: ignore[operator]
+            def recording(request: Received, behaviour: Behaviour = behaviour,
+                          ok_titles: set[str] = ok_titles) -> Reply:
+                reply = behaviour(request)
                 if reply.status < 300:
-                    data = request.json()  # type: ignore[attr-defined]
+                    data = request.json()
                     ok_titles.update(str(a.get("title")) for a in data.get("alerts", [data]))
                 return reply
 
-            with Receiver(recording) as receiver:  # type: ignore[arg-type]
+            with Receiver(recording) as receiver:
                 start = time.monotonic()
                 client(impl, receiver.url_for("/hook"), count, *batch, "--flush-timeout", "120",
                        "--hold", "10" if impl == "naive" else "0")

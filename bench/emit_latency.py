@@ -37,7 +37,7 @@ from tocsin_sink_state import StateSink
 log = structlog.get_logger("alerts")
 
 
-def seed_sync(tmp: Path) -> Callable[[str, str, str, dict[str, object]], None]:
+def seed_sync(tmp: Path) -> Callable[..., object]:
     """The seed's emit_alert minus the webhook: log, append to file, write state, all inline."""
     path = tmp / "seed.log"
     db = sqlite3.connect(tmp / "seed.db", check_same_thread=False, isolation_level=None)
