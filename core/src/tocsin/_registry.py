@@ -136,9 +136,8 @@ class SinkRegistry:
             self._rebuild()
             return record
         record.loaded = True
-        for key in settings.unread_keys():
+        for key in settings.unread_keys():  # logged with every other config problem by the Emitter
             settings.problem(key, "unknown key, ignored", "warning")
-            diagnostic("warning", "tocsin.config_unknown_key", sink=name, key=f"sinks.{name}.{key}")
         self._rebuild()
         return record
 
