@@ -290,7 +290,7 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover - exercised on 3.10 only
-            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore] - only on 3.10
+            import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]  # 3.10 only
         try:
             with open(file, "rb") as f:
                 data = tomllib.load(f)
