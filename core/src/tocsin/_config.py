@@ -186,6 +186,11 @@ class SinkSettings(Mapping[str, Any]):
         """The environment the configuration was loaded with."""
         return self._environ
 
+    def display_name(self) -> str:
+        """The ``display_name`` setting: how chat messages name the installation. By default the
+        project, and "AtoCore" for the default project, as the seed wrote it."""
+        return self.get_str("display_name", "AtoCore" if self.project == DEFAULT_PROJECT else self.project)
+
     def state_dir(self) -> Path:
         """Where sinks keep files by default: ``$XDG_STATE_HOME/tocsin`` (``~/.local/state/tocsin``)."""
         base = self._environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

@@ -203,7 +203,7 @@ class Emitter:
                 continue
             ok, detail = True, "accepted"
             try:
-                for function in [f for r, f, _ in self._registry.dispatch if r is record]:
+                for function in self._registry.alert_functions(record.name):
                     function(alert)
             except Exception as exc:
                 self._registry.failed(record.name, "alert_emitted", exc)

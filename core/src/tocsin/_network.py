@@ -61,7 +61,7 @@ class NetworkSink:
         self.destination: Destination | None = None
         if self.url:
             self.destination = Destination(
-                self.name, self.url, self._render_all, classify=self.classify, headers=self.headers(),
+                self.name, self.url, self.render, classify=self.classify, headers=self.headers(),
                 sign=self.sign, retry=retry, max_batch=self.max_batch, **options,
             )
 
@@ -86,9 +86,6 @@ class NetworkSink:
     def sign(self, message: Message) -> Mapping[str, str]:
         """Headers computed for each attempt of ``message`` (e.g. a signature with a timestamp)."""
         return {}
-
-    def _render_all(self, alerts: list[Alert]) -> list[Message]:
-        return self.render(alerts)
 
     # -- hooks -------------------------------------------------------------------------------
 

@@ -13,15 +13,18 @@ import re
 import threading
 from typing import Final
 
-__all__ = ["MASK", "redact", "redact_url", "register_secret"]
+__all__ = ["DISCORD_WEBHOOK_PATH", "MASK", "redact", "redact_url", "register_secret"]
 
 MASK: Final = "***"
+
+DISCORD_WEBHOOK_PATH: Final = r"/api(?:/v\d+)?/webhooks/\d+/"
+"""The path of a Discord execute-webhook URL up to its token: /api[/vN]/webhooks/{id}/."""
 
 # Shapes of credentials that are redacted even when nobody registered them (a URL from an
 # environment variable that a sink never parsed, say).
 _PATTERNS: Final = (
-    # Discord: /api[/vN]/webhooks/{id}/{token}
-    (re.compile(r"(/api(?:/v\d+)?/webhooks/\d+/)[^/?#\s'\"<>]+"), r"\1" + MASK),
+    # Discord: the token after the webhook id
+    (re.compile(f"({DISCORD_WEBHOOK_PATH})[^/?#\\s'\"<>]+"), r"\1" + MASK),
     # Slack: hooks.slack.com/services/T…/B…/X…
     (re.compile(r"(hooks\.slack\.com/services/)[^?#\s'\"<>]+"), r"\1" + MASK),
     # user:password@ in any URL
@@ -92,9 +95,9 @@ def redact_url(url: str) -> str:
     if not parts.scheme or not host:
         return MASK
     origin = f"{parts.scheme}://{host}{port}"
-    discord = re.match(r"(/api(?:/v\d+)?/webhooks/\d+/)", parts.path)
+    discord = re.match(DISCORD_WEBHOOK_PATH, parts.path)
     if discord:
-        return origin + discord.group(1) + MASK
+        return origin + discord.group(0) + MASK
     if parts.path.startswith("/services/") and host == "hooks.slack.com":
         return origin + "/services/" + MASK
     if parts.path in ("", "/") and not parts.query:

@@ -177,6 +177,11 @@ class SinkRegistry:
 
     # -- calling -------------------------------------------------------------------------
 
+    def alert_functions(self, name: str) -> list[Callable[[Alert], object]]:
+        """Sink ``name``'s own ``alert_emitted`` implementations, without isolation: what they
+        raise reaches the caller (for ``tocsin test`` and the contract suite)."""
+        return [function for record, function, _ in self.dispatch if record.name == name]
+
     def call(self, name: str | None, hook: str, **kwargs: Any) -> Iterator[Any]:
         """Call ``hook`` of one sink (or of all, for None), each in its own ``try``.
 

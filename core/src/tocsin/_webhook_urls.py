@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
+from ._redact import DISCORD_WEBHOOK_PATH
+
 __all__ = ["webhook_kind"]
 
 _DISCORD: Final = re.compile(
-    r"^https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/\d+/[^/?#]+", re.IGNORECASE
+    rf"^https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com{DISCORD_WEBHOOK_PATH}[^/?#]+", re.IGNORECASE
 )
 _SLACK: Final = re.compile(r"^https?://hooks\.slack\.com/", re.IGNORECASE)
 

@@ -130,7 +130,7 @@ class SinkContract:
 
     def _hook(self, emitter: Emitter) -> Callable[[Alert], object]:
         """The sink's own ``alert_emitted``, without tocsin's isolation: exceptions reach the test."""
-        [function] = [f for r, f, _ in emitter._registry.dispatch if r.name == self.sink_name]
+        [function] = emitter._registry.alert_functions(self.sink_name)
         return function
 
     # -- the contract ------------------------------------------------------------------------

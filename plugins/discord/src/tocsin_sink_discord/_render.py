@@ -8,15 +8,13 @@ from typing import Any, Final
 
 from tocsin import Alert, Severity, truncate
 
-__all__ = ["EMOJI", "LIMITS", "render_messages"]
+__all__ = ["LIMITS", "render_messages"]
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 LIMITS: Final = {
     "content": 2000, "embeds": 10, "title": 256, "description": 4096, "fields": 25,
     "field_name": 256, "field_value": 1024, "total": 6000,
 }
-EMOJI: Final = {Severity.INFO: ":information_source:", Severity.WARNING: ":warning:",
-                Severity.CRITICAL: ":rotating_light:"}
 COLOUR: Final = {Severity.INFO: 0x3498DB, Severity.WARNING: 0xF1C40F, Severity.CRITICAL: 0xE74C3C}
 _NOTE_ROOM: Final = 20  # "…" + "NN more keys"
 _MIN_FIELD: Final = 24  # below this a field says nothing useful
@@ -82,12 +80,12 @@ def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, An
         embeds = [_embed(a, budget, with_title=len(group) > 1)[0] for a in group]
         if len(group) == 1:
             a = group[0]
-            content = f"{EMOJI[a.severity]} **{display_name} {a.severity.value}**: {a.title}"
+            content = f"{a.severity.emoji} **{display_name} {a.severity.value}**: {a.title}"
         else:
             top = max(a.severity for a in group)
             counts = Counter(a.severity for a in group)
             summary = ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, reverse=True))
-            content = f"{EMOJI[top]} **{display_name}**: {len(group)} alerts ({summary})"
+            content = f"{top.emoji} **{display_name}**: {len(group)} alerts ({summary})"
         payloads.append({
             "content": _fit(content, LIMITS["content"]),
             "embeds": embeds,

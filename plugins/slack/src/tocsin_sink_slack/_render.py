@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from tocsin import Alert, Severity, truncate
+from tocsin import Alert, truncate
 
 __all__ = ["LIMITS", "escape", "render_messages"]
 
@@ -13,8 +13,6 @@ __all__ = ["LIMITS", "escape", "render_messages"]
 LIMITS: Final = {"blocks": 50, "header": 150, "section": 3000, "fields": 10, "field": 2000,
                  "context_elements": 10, "text": 40_000}
 FALLBACK_LIMIT: Final = 3000  # well under the 40 000 Slack cuts at: it is a notification line
-EMOJI: Final = {Severity.INFO: ":information_source:", Severity.WARNING: ":warning:",
-                Severity.CRITICAL: ":rotating_light:"}
 BLOCKS_PER_ALERT: Final = 5  # header, message, fields, context, divider
 
 
@@ -51,7 +49,7 @@ def _alert_blocks(alert: Alert, display_name: str) -> list[dict[str, Any]]:
         if len(shown) < len(items):
             fields.append({"type": "mrkdwn", "text": f"… {len(items) - len(shown)} more"})
         blocks.append({"type": "section", "fields": fields})
-    line = f"{EMOJI[alert.severity]} *{display_name}* · {alert.severity.value} · {alert.host} · {alert.timestamp_text}"
+    line = f"{alert.severity.emoji} *{display_name}* · {alert.severity.value} · {alert.host} · {alert.timestamp_text}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(line, LIMITS["section"])}]})
     return blocks
 
@@ -69,7 +67,7 @@ def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, An
             blocks.extend(_alert_blocks(alert, display_name))
         if len(group) == 1:
             a = group[0]
-            fallback = f"{EMOJI[a.severity]} {display_name} {a.severity.value}: {a.title}"
+            fallback = f"{a.severity.emoji} {display_name} {a.severity.value}: {a.title}"
         else:
             fallback = f"{len(group)} alerts from {display_name}: " + "; ".join(
                 f"{a.severity.value}: {a.title}" for a in group)

@@ -22,8 +22,7 @@ class SlackSink(NetworkSink):
     max_batch = 50
 
     def configure(self, settings: SinkSettings) -> None:
-        default = "AtoCore" if settings.project == "atocore" else settings.project
-        self.display_name = settings.get_str("display_name", default)
+        self.display_name = settings.display_name()
 
     def render(self, alerts: list[Alert]) -> list[Message]:
         return [
