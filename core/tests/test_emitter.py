@@ -190,7 +190,9 @@ def test_unknown_sink_key_is_a_warning(make_emitter: Make) -> None:
     assert [e["key"] for e in logs if e["event"] == "tocsin.config_problem"] == ["sinks.a.colour"]
 
 
-def test_reentrant_emit_is_logged_not_looped(make_emitter: Make) -> None:
+def test_alert_raised_by_a_sink_reaches_the_others_but_never_loops(make_emitter: Make) -> None:
+    """A sink that emits from inside its own hook does not get its alert back (no loop), and
+    every other sink does get it: it is deferred, not dropped."""
     calls = []
 
     class Echo:
@@ -204,10 +206,32 @@ def test_reentrant_emit_is_logged_not_looped(make_emitter: Make) -> None:
             self.emitter.emit("info", "echo of " + alert.title, "m")
 
     echo = Echo()
-    emitter = make_emitter({"echo": echo})
+    emitter = make_emitter({"echo": echo, "rec": Recorder})
     echo.emitter = emitter
     emitter.emit("info", "t", "m")
     assert calls == ["t"]
+    assert emitter.sink("rec").titles == ["t", "echo of t"]  # type: ignore[union-attr]
+
+
+def test_two_sinks_echoing_each_other_stop_after_a_bounded_chain(make_emitter: Make) -> None:
+    from tocsin._reentry import MAX_GENERATIONS
+
+    class Echo:
+        emitter: Emitter
+
+        @tocsin.hookimpl
+        def alert_emitted(self, alert: Alert) -> None:
+            self.emitter.emit("info", "echo", "m")
+
+    a, b = Echo(), Echo()
+    with capture_logs() as logs:
+        emitter = make_emitter({"a": a, "b": b, "rec": Recorder})
+        a.emitter = b.emitter = emitter
+        emitter.emit("info", "first", "m")
+    titles = emitter.sink("rec").titles  # type: ignore[union-attr]
+    assert titles[0] == "first"
+    assert 1 < len(titles) <= 1 + 2 ** MAX_GENERATIONS
+    assert any(e["event"] == "tocsin.alert_loop_dropped" for e in logs)
 
 
 def test_emit_never_raises_with_hostile_sinks_and_input(make_emitter: Make) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 
+from . import _reentry
 from ._alert import Alert, make_alert
 from ._config import Config, ConfigProblem, SinkSettings, load_config
 from ._emitter import Emitter, SinkCheck
@@ -66,10 +67,14 @@ def get_default_emitter() -> Emitter:
     configuration file and environment (:func:`load_config`)."""
     global _default
     if _default is None:
-        with _default_lock:
+        with _reentry.entered(), _default_lock:
             if _default is None:
                 _default = Emitter()
     return _default
+
+
+def _deliver_by_default_emitter(alert: Alert, exclude: str | None) -> None:
+    get_default_emitter()._deliver(alert, exclude)
 
 
 def set_default_emitter(emitter: Emitter | None) -> Emitter | None:
@@ -91,6 +96,12 @@ def emit_alert(severity: str, title: str, message: str, context: dict[str, objec
     waits on the network, whatever it is given.
     """
     try:
+        if _default is None and _reentry.inside():
+            # Raised while this thread builds the default emitter (a signal handler, a sink's
+            # import): waiting for the creation lock would deadlock. Deliver it once built.
+            alert = make_alert(severity, title, message, context)
+            _reentry.defer(_deliver_by_default_emitter, alert)
+            return alert
         return get_default_emitter().emit(severity, title, message, context)
     except Exception as exc:  # the default emitter could not even be built
         alert = make_alert(severity, title, message, context)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+from . import _reentry
 from ._alert import Alert, make_alert
 from ._config import Config, load_config
 from ._discovery import find_sink_entry_points
@@ -26,7 +28,6 @@ from ._status import SinkStatus
 __all__ = ["Emitter", "SinkCheck"]
 
 _LOG_METHOD = {Severity.INFO: "info", Severity.WARNING: "warning", Severity.CRITICAL: "error"}
-_local = threading.local()
 
 
 class SinkCheck:
@@ -68,10 +69,16 @@ class Emitter:
         discover: bool = True,
         strict: bool = False,
     ) -> None:
+        with _reentry.entered():
+            self._setup(config, sinks, discover, strict)
+
+    def _setup(self, config: Config | None, sinks: Mapping[str, object] | None, discover: bool, strict: bool) -> None:
         self.config = load_config() if config is None else config
         self._registry = SinkRegistry(self.config)
+        # next() on itertools.count is atomic under the GIL: counting takes no lock, so that
+        # an alert from a signal handler can never wait for one its own thread holds.
+        self._counter = itertools.count(1)
         self._emitted = 0
-        self._count_lock = threading.Lock()  # += on an attribute is not atomic across threads
         self._closed = False
         if discover:
             try:
@@ -97,34 +104,44 @@ class Emitter:
     # -- emitting ------------------------------------------------------------------------
 
     def emit(self, severity: object, title: object, message: object, context: object = None) -> Alert:
-        """Emit one alert to every enabled sink and return it. Never raises.
+        """Emit one alert to every enabled sink and return it. Never raises, never deadlocks.
 
         The alert is first logged as one structlog event (``tocsin.alerts`` logger; info→info,
         warning→warning, critical→error), then handed to each sink at or above its
-        ``min_severity``, each in its own ``try``. A sink that emits an alert from inside its own
-        ``alert_emitted`` gets it logged but not fanned out again (no loops).
+        ``min_severity``, each in its own ``try``.
+
+        Safe from signal handlers, ``__del__``, ``atexit`` handlers and sinks' own hooks: an
+        alert raised while this thread is already inside tocsin is deferred, without taking a
+        lock, and delivered as the outer call returns (a sink does not get back the alerts it
+        raises from its own hook, so it cannot loop). After the exit flush has run, an alert
+        is delivered synchronously, within ``flush_timeout``.
         """
         try:
             alert = make_alert(severity, title, message, context)
         except Exception:  # pragma: no cover - make_alert is total; this is the last fence
             alert = make_alert(None, "<unprintable alert>", "", None)
+        if _reentry.inside():
+            _reentry.defer(self._deliver, alert)
+            return alert
+        with _reentry.entered():
+            self._deliver(alert, None)
+        return alert
+
+    def _deliver(self, alert: Alert, exclude: str | None) -> None:
         # A broken logging setup must not break the caller.
         with contextlib.suppress(Exception):
             getattr(alert_logger, _LOG_METHOD[alert.severity])(
                 "alert", alert_id=alert.id, severity=alert.severity.value, title=alert.title,
                 message=alert.message[:500], context=dict(alert.context),
             )
-        with self._count_lock:
-            self._emitted += 1
-        if getattr(_local, "emitting", False):
-            diagnostic("warning", "tocsin.reentrant_alert_not_fanned_out", alert_id=alert.id)
-            return alert
-        _local.emitting = True
-        try:
-            self._registry.fan_out(alert)
-        finally:
-            _local.emitting = False
-        return alert
+        count = next(self._counter)
+        if count > self._emitted:  # threads may finish out of order: the counter is the truth
+            self._emitted = count
+        self._registry.fan_out(alert, exclude)
+        if _exit_flushed:
+            # The exit flush has run (an atexit handler registered before ours emits): nothing
+            # will flush after this, so hand the alert over now, within the deadline.
+            self.flush()
 
     def send(self, name: str, alert: Alert) -> list[HookResult[object]]:
         """Hand ``alert`` to sink ``name`` alone, whatever its ``min_severity``, and return what
@@ -140,7 +157,8 @@ class Emitter:
         Never raises."""
         budget = self.config.flush_timeout if timeout is None else max(0.0, float(timeout))
         try:
-            return all(self._registry.flush(budget).values())
+            with _reentry.entered():
+                return all(self._registry.flush(budget).values())
         except Exception as exc:  # pragma: no cover - the registry already isolates each sink
             diagnostic("error", "tocsin.flush_failed", error=repr(exc))
             return False
@@ -150,7 +168,8 @@ class Emitter:
         if self._closed:
             return True
         complete = self.flush(timeout)
-        self._registry.close()
+        with _reentry.entered():
+            self._registry.close()
         self._closed = True
         _untrack(self)
         return complete
@@ -196,6 +215,10 @@ class Emitter:
         ``timeout`` and its status shows no new ``last_error``. An enabled sink that failed to
         load is listed as failed, with its error.
         """
+        with _reentry.entered():
+            return self._check_sinks(timeout)
+
+    def _check_sinks(self, timeout: float) -> list[SinkCheck]:
         alert = make_alert(Severity.INFO, "tocsin test alert", "A test alert sent by `tocsin test`.", {"test": True})
         checks = []
         for record in self.sinks():
@@ -244,6 +267,8 @@ def _constant(obj: object) -> Callable[[], object]:
 _live: set[Emitter] = set()
 _atexit_lock = threading.Lock()
 _atexit_registered = False
+_exit_flushed = False
+"""Set once the exit flush has run: later alerts are flushed as they are emitted."""
 
 
 def _track(emitter: Emitter) -> None:
@@ -262,6 +287,8 @@ def _untrack(emitter: Emitter) -> None:
 
 def _flush_all_at_exit() -> None:
     """Flush every live emitter, all within the longest configured ``flush_timeout``."""
+    global _exit_flushed
+    _exit_flushed = True  # set first: an alert emitted while this runs is flushed by it or by its emit
     emitters = list(_live)
     if not emitters:
         return

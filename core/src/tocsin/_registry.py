@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import pluggy
 
+from . import _reentry
 from ._alert import Alert
 from ._config import Config
 from ._discovery import PluginEntryPoint
@@ -226,12 +227,15 @@ class SinkRegistry:
     def _guarded(self, name: str, hook: str, function: Callable[..., Any], **kwargs: Any) -> HookResult[Any]:
         """Call one hook implementation of sink ``name``; what it raises becomes a failure,
         logged with its traceback and counted. The only ``try`` around sink code."""
+        previous = _reentry.enter_sink(name)  # an alert this sink raises is not handed back to it
         try:
             return HookResult(name, function(**kwargs))
         except (KeyboardInterrupt, GeneratorExit):
             raise
         except BaseException as exc:  # SystemExit too: a sink never ends the caller's process
             return HookResult(name, failure=self._failed(name, hook, exc))
+        finally:
+            _reentry.leave_sink(previous)
 
     def _failed(self, name: str, hook: str, exc: BaseException) -> SinkFailure:
         record = self.records.get(name)
@@ -253,12 +257,13 @@ class SinkRegistry:
             results.append(self._guarded(impl.plugin_name, hook, impl.function, **args))
         return results
 
-    def fan_out(self, alert: Alert) -> list[SinkFailure]:
-        """Hand ``alert`` to every loaded sink at or above its ``min_severity``; the failures."""
+    def fan_out(self, alert: Alert, exclude: str | None = None) -> list[SinkFailure]:
+        """Hand ``alert`` to every loaded sink at or above its ``min_severity`` (but ``exclude``,
+        the sink that raised it from its own hook); the failures."""
         rank = alert.severity.rank
         failures = []
         for record, function, min_rank in self.dispatch:
-            if rank >= min_rank:
+            if rank >= min_rank and record.name != exclude:
                 result = self._guarded(record.name, "alert_emitted", function, alert=alert)
                 if result.failure is not None:
                     failures.append(result.failure)
