@@ -49,6 +49,7 @@ def main() -> int:
     make_venv()
     run(PY, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade", "pip")
     run(PY, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", "requirements-dev.txt")
+    run(PY, Path(__file__).parent / "workspace.py", "install", "-q")  # core and every plugins/*/, editable
     if "--setup-only" in sys.argv[1:]:
         return 0
 

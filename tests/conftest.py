@@ -12,13 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from workspace import Distribution, distributions  # noqa: E402 - the one list, found through the path above
 
-
-def distributions() -> list[Path]:
-    """core and every first-party plugin (each folder of plugins/ with a pyproject.toml)."""
-    plugins = sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists()
-                     and not p.name.startswith("_"))
-    return [ROOT / "core", *plugins]
+__all__ = ["Distribution", "distributions"]
 
 
 THIRD_PARTY: dict[str, tuple[str, str, str | None] | tuple[str, str, str | None, str]] = {
@@ -96,7 +93,7 @@ def _write_third_party(base: Path) -> list[Path]:
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Wheels of core, every first-party plugin and three throwaway third-party sinks."""
     out = tmp_path_factory.mktemp("wheelhouse")
-    sources = distributions() + _write_third_party(tmp_path_factory.mktemp("thirdparty"))
+    sources = [d.path for d in distributions()] + _write_third_party(tmp_path_factory.mktemp("thirdparty"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
          "--disable-pip-version-check", "-w", str(out), *map(str, sources)],

@@ -102,9 +102,9 @@ def test_enable_and_disable_by_environment(fresh_venv: Path, tmp_path: Path) -> 
 
 
 def test_every_distribution_ships_py_typed(fresh_venv: Path) -> None:
-    plugins = Path(__file__).resolve().parent.parent / "plugins"
-    names = sorted(d.name for d in plugins.iterdir() if (d / "pyproject.toml").exists())
-    packages = ["tocsin"] + [f"tocsin_sink_{name}" for name in names]
+    from workspace import distributions
+
+    packages = [p for d in distributions() for p in d.packages]
     assert len(packages) >= 6
     code = ("import importlib, importlib.resources as r, sys;"
             "print([m for m in sys.argv[1:]"
