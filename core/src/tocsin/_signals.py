@@ -24,6 +24,12 @@ def _flush_bounded(timeout: float | None) -> None:
     # the flush needs (a signal arrives at any bytecode), and waiting for it here would hang.
     import tocsin
 
+    # Not get_default_emitter(): building an emitter (config, plugins) inside a signal handler
+    # is no time to start; with none built yet there is nothing to flush.
+    default = getattr(tocsin, "_default", None)
+    if default is None:
+        return
+    budget = default.config.flush_timeout if timeout is None else max(0.0, timeout)
     done = threading.Event()
 
     def run() -> None:
@@ -32,9 +38,7 @@ def _flush_bounded(timeout: float | None) -> None:
         finally:
             done.set()
 
-    budget = tocsin.get_default_emitter().config.flush_timeout if timeout is None else max(0.0, timeout)
-    thread = threading.Thread(target=run, name="tocsin-sigterm-flush", daemon=True)
-    thread.start()
+    threading.Thread(target=run, name="tocsin-sigterm-flush", daemon=True).start()
     done.wait(budget + 1.0)
 
 
@@ -44,7 +48,8 @@ def install_sigterm_flush(timeout: float | None = None) -> None:
     - When SIGTERM had its default action (or none was installed from Python), the handler
       raises ``SystemExit(143)``: the interpreter exits normally, so ``finally`` blocks and
       ``atexit`` handlers run, and with them tocsin's exit flush of every emitter (within
-      ``flush_timeout``). The exit status is 143, what a shell shows for SIGTERM.
+      ``flush_timeout``). The exit status is 143, what a shell shows for SIGTERM. A second
+      SIGTERM during that exit is ignored, so that it cannot cut the flush short.
     - When the application had its own Python handler, tocsin flushes the default emitter
       (at most ``timeout`` seconds, default ``flush_timeout``), then calls that handler, which
       decides what happens next (it may exit, or carry on shutting down gracefully).
@@ -57,8 +62,14 @@ def install_sigterm_flush(timeout: float | None = None) -> None:
     if getattr(previous, "_tocsin_sigterm_flush", False):
         return  # installed already: never chain to ourselves
 
+    exiting = False
+
     def on_sigterm(signum: int, frame: FrameType | None) -> Any:
+        nonlocal exiting
         if previous in (signal.SIG_DFL, None):
+            if exiting:
+                return None  # a second SIGTERM must not cut short the exit flush the first began
+            exiting = True
             # Exit as sys.exit would: every atexit handler (tocsin's flush among them) runs.
             # Raised rather than flushed here: unwinding releases any lock the interrupted
             # code held, so the exit flush cannot wait on it.
