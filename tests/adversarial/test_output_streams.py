@@ -78,3 +78,29 @@ def test_no_urllib3_finalizer_noise_at_exit(run_py: RunPy) -> None:
             assert run.stdout == ""
             assert run.stderr == ""  # no "Exception ignored in: <finalize …>"
         assert len(receiver.requests) == 150
+
+
+def test_no_finalizer_noise_when_the_network_sink_loads_after_the_exit_hook(run_py: RunPy) -> None:
+    """The HTTP module imported after tocsin's exit flush was registered: its pool-closing hook
+    then runs before the flush, which must still leave nothing for module teardown."""
+    code = """
+        import sys
+        import structlog
+        def drop(logger, name, event):
+            raise structlog.DropEvent
+        structlog.configure(processors=[drop])
+        import tocsin
+        tocsin.emit_alert("info", "first", "m")  # the default emitter registers the exit flush
+        from tocsin import Config, Emitter
+        from tocsin_sink_webhook import WebhookSink  # imports the HTTP module only now
+        e = Emitter(Config(environ={}, sinks={"webhook": {"url": sys.argv[1]}}), sinks={"webhook": WebhookSink},
+                    discover=False)
+        for i in range(20):
+            e.emit("warning", f"a{i}", "m")
+    """
+    with Receiver() as receiver:
+        run = run_py(code, receiver.url_for("/hook"))
+        assert run.returncode == 0
+        assert run.stdout == ""
+        assert run.stderr == ""
+        assert len(receiver.requests) == 20
