@@ -142,3 +142,18 @@ def test_a_server_echoing_credentials_in_400_bodies_puts_none_in_the_log(tmp_pat
     assert "invalid request" in everything  # the body was logged...
     for secret in ("Tk3n9x", "q7Sc3tQ", "hdr7Tok"):
         assert secret not in everything  # ...with none of what it echoed
+
+
+def test_sinks_do_not_echo_a_value_expanded_from_the_environment(tmp_path: Path) -> None:
+    from tocsin_sink_file import FileSink
+    from tocsin_sink_state import StateSink
+
+    environ = {"LEAKY": "ZsExpandedSecret9", "XDG_STATE_HOME": str(tmp_path)}
+    state = SinkSettings("state", {"write": "${LEAKY}", "path": str(tmp_path / "s.db")}, environ=environ)
+    StateSink(state)
+    file = SinkSettings("file", {"format": "${LEAKY}", "path": str(tmp_path / "a.log")}, environ=environ)
+    FileSink(file)
+    text = "\n".join(str(p) for p in [*state.problems, *file.problems])
+    assert "sinks.state.write" in text
+    assert "sinks.file.format" in text
+    assert "ZsExpandedSecret9" not in text

@@ -13,12 +13,6 @@ from ._format import format_jsonl, format_text
 
 __all__ = ["FileSink"]
 
-
-def _shown(value: str, raw: object) -> str:
-    # A value expanded from ${VAR} may be anything the environment holds: not printed.
-    return "the value of an environment variable" if "${" in str(raw) else repr(value)
-
-
 _FORMATS: dict[str, Callable[[Alert], str]] = {"text": format_text, "jsonl": format_jsonl}
 
 
@@ -46,7 +40,9 @@ class FileSink:
         self.path = settings.get_path("path", settings.state_dir() / "alerts.log")
         fmt = settings.get_str("format", "text")
         if fmt not in _FORMATS:
-            settings.problem("format", f"expected 'text' or 'jsonl', got {_shown(fmt, settings.get('format'))}")
+            # A value expanded from ${VAR} may be anything the environment holds: not printed.
+            shown = "the value of an environment variable" if "${" in str(settings.get("format")) else repr(fmt)
+            settings.problem("format", f"expected 'text' or 'jsonl', got {shown}")
             fmt = "text"
         self.format = fmt
         self._render = _FORMATS[fmt]

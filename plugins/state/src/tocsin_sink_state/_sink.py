@@ -12,11 +12,6 @@ from ._store import StateStore
 __all__ = ["StateSink"]
 
 
-def _shown(value: str, raw: object) -> str:
-    # A value expanded from ${VAR} may be anything the environment holds: not printed.
-    return "the value of an environment variable" if "${" in str(raw) else repr(value)
-
-
 class StateSink:
     """Keeps the last alert of each severity and a bounded history; see the package docstring.
 
@@ -31,7 +26,9 @@ class StateSink:
         self.history = settings.get_int("history", 1000, minimum=0)
         mode = settings.get_str("write", "background")
         if mode not in ("background", "inline"):
-            settings.problem("write", f"expected 'background' or 'inline', got {_shown(mode, settings.get('write'))}")
+            # A value expanded from ${VAR} may be anything the environment holds: not printed.
+            shown = "the value of an environment variable" if "${" in str(settings.get("write")) else repr(mode)
+            settings.problem("write", f"expected 'background' or 'inline', got {shown}")
             mode = "background"
         self.mode = mode
         capacity = settings.get_int("queue_size", 10_000, minimum=1)
