@@ -93,7 +93,8 @@ def test_cli_and_library_print_no_value_of_a_misconfigured_secret(
     tmp_path: Path, run_py: RunPy, scenario_env: Callable[..., dict[str, str]]
 ) -> None:
     cfg = tmp_path / "tocsin.toml"
-    cfg.write_text(HOSTILE_CONFIG.format(discord="https://discord.com/api/webhooks/1/${DISCORD_TOKEN}"))
+    # Loopback only: port 9 (discard) refuses, so the test alert fails fast and stays local.
+    cfg.write_text(HOSTILE_CONFIG.format(discord="http://127.0.0.1:9/api/webhooks/1/${DISCORD_TOKEN}"))
     env = {"TOCSIN_CONFIG": str(cfg), "DISCORD_TOKEN": "ZsEnvTok4"}
     outputs = []
     for args in (["sinks"], ["sinks", "--json"], ["test", "--timeout", "1"]):

@@ -51,11 +51,8 @@ def _token_like(part: str) -> bool:
     Words ("api", "webhooks", "incoming") stay readable; anything with a digit, mixed case or
     punctuation, or long, is treated as a token whatever its length (from _MIN_SECRET_LEN).
     """
-    if len(part) >= 16:
-        return True
-    if part.isalpha() and (part.islower() or part.isupper()):
-        return False  # a word of the route
-    return True
+    # Only a plain word of the route (all lower or all upper case letters, under 16) is not.
+    return len(part) >= 16 or not (part.isalpha() and (part.islower() or part.isupper()))
 
 
 def _parts_of(secret: str) -> set[str]:
