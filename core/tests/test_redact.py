@@ -43,3 +43,49 @@ def test_registered_secret_never_survives(prefix: str, suffix: str) -> None:
     secret = "S3cr3t-" + "q" * 20
     register_secret(secret)
     assert secret not in redact(prefix + secret + suffix)
+
+
+# -- issue 9 item 7: every part of a registered secret that identifies it ------------------
+
+_token_chars = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=6,
+                       max_size=15)
+# A token that is not a plain route word: it has a digit in it (as real tokens do). The "Tq"
+# prefix keeps what these tests register (for the rest of the session) from matching the
+# text of other tests.
+_tokens = st.builds(lambda t, d: f"Tq{t}{d}", _token_chars, st.integers(0, 9))
+
+
+@given(_tokens, _tokens, _tokens, st.text(max_size=40), st.text(max_size=40))
+def test_every_identifying_part_of_a_registered_url_is_masked(
+    path_token: str, query_value: str, password: str, prefix: str, suffix: str
+) -> None:
+    url = f"https://user:{password}@hooks.example.org/hook/{path_token}?token={query_value}&wait=true"
+    register_secret(url)
+    for part in (path_token, query_value, password):
+        out = redact(prefix + part + suffix)
+        assert part not in out, (part, out)
+
+
+@given(_tokens, st.sampled_from(["Bearer", "Basic", "Bot", "token"]), st.text(max_size=40))
+def test_header_credential_masked_without_its_scheme_word(token: str, scheme: str, around: str) -> None:
+    register_secret(f"{scheme} {token}")
+    assert token not in redact(f"{around}{token}{around}")
+
+
+def test_short_path_tokens_and_query_values_are_masked_but_route_words_are_not() -> None:
+    register_secret("https://alerts.example.com/incoming/Tk3n9x?key=q7Sc3t&wait=true")
+    out = redact('400 {"error": "bad token Tk3n9x", "key": "q7Sc3t"} for the incoming alerts webhook')
+    assert "Tk3n9x" not in out
+    assert "q7Sc3t" not in out
+    assert "incoming alerts webhook" in out  # route words stay readable
+
+
+def test_whsec_key_without_its_prefix_is_masked() -> None:
+    register_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    assert "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" not in redact("key MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw rejected")
+
+
+def test_discord_id_stays_visible_in_redact_url_output() -> None:
+    register_secret("https://discord.com/api/webhooks/998877665544332211/Zz9Token")
+    assert redact(redact_url("https://discord.com/api/webhooks/998877665544332211/Zz9Token")) == (
+        "https://discord.com/api/webhooks/998877665544332211/***")

@@ -22,6 +22,7 @@ from ._log import diagnostic
 from ._redact import redact, redact_url, register_secret
 from ._registry import SinkRecord
 from ._severity import Severity
+from ._signals import install_sigterm_flush
 from ._status import SinkStatus
 from ._version import __version__
 from ._worker import BatchWorker
@@ -47,10 +48,12 @@ __all__ = [
     "TocsinError",
     "TransportError",
     "__version__",
+    "diagnostic",
     "emit_alert",
     "flush",
     "get_default_emitter",
     "hookimpl",
+    "install_sigterm_flush",
     "load_config",
     "redact",
     "redact_url",

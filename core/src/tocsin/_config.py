@@ -37,6 +37,22 @@ _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TOCSIN_KEYS: Final = frozenset({"enable", "disable", "project", "flush_timeout"})
 # Keys every sink accepts, read by tocsin itself rather than by the sink.
 COMMON_SINK_KEYS: Final = frozenset({"min_severity"})
+# Keys whose values may be credentials: a problem message names the type of their value, never
+# the value (a string where a table was expected may well be "Bearer <token>").
+_SECRET_WORDS: Final = ("url", "secret", "header", "token", "password", "passwd", "auth", "key", "cookie", "credential")
+
+
+def _shown(key: str, value: object) -> str:
+    """How a problem message shows a value: its type, and its repr only when it cannot be a secret."""
+    kind = type(value).__name__
+    name = key.rsplit(".", 1)[-1].lower()
+    if any(word in name for word in _SECRET_WORDS):
+        return kind
+    plain = value if isinstance(value, list) else [value]
+    if all((isinstance(v, (int, float)) and not isinstance(v, bool)) or v is None or isinstance(v, bool)
+           or (isinstance(v, str) and "${" not in v and "://" not in v and len(v) <= 80) for v in plain):
+        return f"{kind} {value!r}"
+    return kind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +128,7 @@ class SinkSettings(Mapping[str, Any]):
         # bool is an int: a boolean where a number is expected is a mistake, not 1.
         if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
             return value
-        self.problem(key, f"expected {what}, got {type(value).__name__} {value!r}")
+        self.problem(key, f"expected {what}, got {_shown(key, value)}")
         return default
 
     def expand(self, key: str, text: str) -> str:
@@ -143,7 +159,7 @@ class SinkSettings(Mapping[str, Any]):
         """An integer setting, at least ``minimum`` when given."""
         value = int(self._get(key, default, (int,), "an integer"))
         if minimum is not None and value < minimum:
-            self.problem(key, f"must be at least {minimum}, got {value}")
+            self.problem(key, f"must be at least {minimum}, got {_shown(key, value)}")
             return default
         return value
 
@@ -151,7 +167,7 @@ class SinkSettings(Mapping[str, Any]):
         """A number setting (integer or float), at least ``minimum`` when given."""
         value = float(self._get(key, default, (int, float), "a number"))
         if minimum is not None and value < minimum:
-            self.problem(key, f"must be at least {minimum}, got {value}")
+            self.problem(key, f"must be at least {minimum}, got {_shown(key, value)}")
             return default
         return value
 
@@ -271,7 +287,7 @@ def find_config_file(environ: Mapping[str, str]) -> Path | None:
 def _names(value: object, source: str, key: str, problems: list[ConfigProblem]) -> tuple[str, ...] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(v.strip() for v in value if v.strip())
-    problems.append(ConfigProblem(source, key, f"expected a list of sink names, got {value!r}"))
+    problems.append(ConfigProblem(source, key, f"expected a list of sink names, got {_shown(key, value)}"))
     return None
 
 
@@ -325,13 +341,15 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         if isinstance(project, str) and project.strip() and "/" not in project:
             config.project = project.strip()
         else:
-            problems.append(ConfigProblem(source, "tocsin.project", f"expected a name without '/', got {project!r}"))
+            problems.append(ConfigProblem(source, "tocsin.project",
+                                          f"expected a name without '/', got {_shown('project', project)}"))
     if "flush_timeout" in main:
         timeout = main["flush_timeout"]
         if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout >= 0:
             config.flush_timeout = float(timeout)
         else:
-            problems.append(ConfigProblem(source, "tocsin.flush_timeout", f"expected seconds >= 0, got {timeout!r}"))
+            problems.append(ConfigProblem(source, "tocsin.flush_timeout",
+                                          f"expected seconds >= 0, got {_shown('flush_timeout', timeout)}"))
 
     sinks = data.get("sinks", {})
     if not isinstance(sinks, dict):

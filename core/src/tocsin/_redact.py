@@ -40,27 +40,67 @@ _secrets: tuple[str, ...] = ()
 _MIN_SECRET_LEN: Final = 6
 
 
+# The scheme words of an Authorization header: not secrets, and masking them would mangle text.
+_AUTH_SCHEMES: Final = frozenset({"bearer", "basic", "digest", "token", "bot", "apikey", "key"})
+
+
+def _token_like(part: str) -> bool:
+    """Whether a URL path segment looks like a credential rather than a word of the route.
+
+    Words ("api", "webhooks", "incoming") stay readable; anything with a digit, mixed case or
+    punctuation, or long, is treated as a token whatever its length (from _MIN_SECRET_LEN).
+    """
+    # Only a plain word of the route (all lower or all upper case letters, under 16) is not.
+    return len(part) >= 16 or not (part.isalpha() and (part.islower() or part.isupper()))
+
+
+def _parts_of(secret: str) -> set[str]:
+    """Every piece of ``secret`` that identifies it on its own: what a server, a proxy or an
+    error message may echo without the rest."""
+    import urllib.parse  # only sinks with credentials pay for it
+
+    parts = {secret}
+    # "Bearer abc…", "Basic dXNl…", "token=…": the credential without its scheme word.
+    for word in re.split(r"[\s,;]+", secret):
+        if word.lower() not in _AUTH_SCHEMES:
+            parts.add(word)
+        if "=" in word:
+            parts.add(word.partition("=")[2])
+    if secret.startswith("whsec_"):
+        parts.add(secret.removeprefix("whsec_"))
+    if "://" in secret:
+        try:
+            url = urllib.parse.urlsplit(secret)
+            password = url.password
+            query = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
+        except ValueError:
+            return parts
+        # urllib3 errors quote only the path ("… with url: /api/webhooks/1/TOKEN"):
+        # the path and the query on their own are credentials too.
+        parts |= {url.path, url.query, url.netloc.rpartition("@")[0]}
+        if password:
+            parts |= {password, urllib.parse.unquote(password)}
+        for _name, value in query:
+            parts |= {value, urllib.parse.quote(value, safe="")}
+        discord = re.match(DISCORD_WEBHOOK_PATH, url.path) is not None
+        for seg in url.path.split("/"):
+            # A Discord webhook's numeric id is kept on purpose (redact_url shows it).
+            if _token_like(seg) and not (discord and seg.isdigit()):
+                parts |= {seg, urllib.parse.unquote(seg)}
+    return parts
+
+
 def register_secret(secret: str) -> None:
-    """Make :func:`redact` replace ``secret`` (and, for a URL, its path and query) from now on.
+    """Make :func:`redact` replace ``secret`` from now on, and every part of it that could
+    identify it alone: for a URL its path, query, each query value, the userinfo password and
+    each token-like path segment; for a header value such as ``Bearer …`` the credential
+    after the scheme word; for ``whsec_…`` the key after the prefix.
 
     Call it for every webhook URL, signing secret and credential header value a sink holds,
     before the first request. Registering is idempotent and thread-safe.
     """
     global _secrets
-    import urllib.parse  # only sinks with credentials pay for it
-
-    parts = {secret}
-    if "://" in secret:
-        try:
-            url = urllib.parse.urlsplit(secret)
-        except ValueError:
-            url = None
-        if url is not None:
-            # urllib3 errors quote only the path ("… with url: /api/webhooks/1/TOKEN"):
-            # the path and the query on their own are credentials too.
-            parts |= {url.path, url.query, url.netloc.rpartition("@")[0]}
-            parts |= {seg for seg in url.path.split("/") if len(seg) >= 16}
-    fresh = {p for p in parts if len(p) >= _MIN_SECRET_LEN and p != "/"}
+    fresh = {p for p in _parts_of(secret) if len(p) >= _MIN_SECRET_LEN and p != "/"}
     with _lock:
         # Longest first, so that a URL is replaced whole before its own path is.
         _secrets = tuple(sorted(set(_secrets) | fresh, key=len, reverse=True))

@@ -147,3 +147,30 @@ def test_hostile_text_one_line_per_alert(tmp_path: Path, title: str, message: st
     assert data.count(b"\n") == 1
     text = data.decode("utf-8")  # always valid UTF-8
     assert len(text.splitlines()) == 1
+
+
+# -- issue 9 item 5: no alert line glued to a partial one -----------------------------------
+
+
+def test_file_left_mid_line_gets_the_next_alert_on_a_fresh_line(tmp_path: Path) -> None:
+    log = tmp_path / "alerts.log"
+    log.write_bytes(b"[2026-01-01T00:00:00Z] [WARNING] cut short by a full disk: mmm")  # no newline
+    with emitter_for(log) as emitter:
+        emitter.emit("warning", "next", "m")
+        emitter.emit("warning", "then", "m")
+    lines = log.read_text().splitlines()
+    assert lines[0].endswith("mmm")
+    assert [line.split("] ", 2)[2] for line in lines[1:]] == ["next: m", "then: m"]
+    assert all(LINE.match(line) for line in lines[1:])
+
+
+def test_dev_full_counts_each_alert_failed_and_never_raises(tmp_path: Path) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this platform")
+    with emitter_for(Path("/dev/full")) as emitter:
+        for i in range(3):
+            emitter.emit("warning", f"fill {i}", "m")  # ENOSPC with nothing written, every time
+        stats = emitter.stats()["sinks"]["file"]
+    assert stats["failures"] == 3
+    assert stats["written"] == 0
+    assert "No space left" in stats["last_error"]

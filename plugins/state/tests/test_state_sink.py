@@ -171,3 +171,33 @@ def test_sqlite_answers_a_snapshot_conflict_at_once_hence_retry_locked(tmp_path:
                        " VALUES ('x', 'p', 'info', 't', 'm', 'ts', '{}')")  # the conflict, at once
     reader.execute("ROLLBACK")
     first.close()
+
+
+# -- issue 9 item 4: the database deleted or replaced under a running process ---------------
+
+
+def test_deleted_store_is_recreated_at_its_path(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    store = StateStore(db)
+    store.write("p", [make_alert("info", "before", "m")])
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    store.write("p", [make_alert("info", "after", "m")])
+    assert store.recreated == 1
+    titles = [t for (t,) in sqlite3.connect(db).execute("SELECT title FROM history")]
+    assert titles == ["after"]
+    store.close()
+
+
+def test_store_that_cannot_be_recreated_counts_the_batch_failed_not_written(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    with emitter_for(db, write="inline") as emitter:
+        emitter.emit("info", "lands", "m")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        db.mkdir()  # the path can no longer hold a database (root ignores permissions: not chmod)
+        emitter.emit("warning", "cannot land", "m")
+        status = emitter.stats()["sinks"]["state"]
+    assert status["written"] == 1
+    assert status["failed"] == 1
+    assert status["last_error"]

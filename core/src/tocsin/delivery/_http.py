@@ -7,6 +7,7 @@ child after ``fork()``, whose inherited sockets belong to the parent.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
@@ -26,6 +27,7 @@ _MAX_BODY = 64 * 1024  # a webhook's answer is small; never hold more of a hosti
 
 _lock = threading.Lock()
 _pool: urllib3.PoolManager | None = None
+_exiting = False
 
 
 def _forget_pool() -> None:
@@ -37,16 +39,46 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _get_pool() -> urllib3.PoolManager:
+def _new_pool() -> urllib3.PoolManager:
+    import urllib3
+
+    # retries=False: the delivery engine retries, with its own backoff and pacing.
+    # TLS certificates are verified (urllib3's default, kept on purpose).
+    return urllib3.PoolManager(num_pools=16, maxsize=4, retries=False)
+
+
+def _get_pool() -> tuple[urllib3.PoolManager, bool]:
+    """The shared pool, or once the exit hook below has run a throwaway one (True) that the
+    caller clears after its request."""
     global _pool
     with _lock:
+        if _exiting:
+            return _new_pool(), True
         if _pool is None:
-            import urllib3
+            _pool = _new_pool()
+        return _pool, False
 
-            # retries=False: the delivery engine retries, with its own backoff and pacing.
-            # TLS certificates are verified (urllib3's default, kept on purpose).
-            _pool = urllib3.PoolManager(num_pools=16, maxsize=4, retries=False)
-        return _pool
+
+def _close_pool_at_exit() -> None:
+    """Close the shared pool's connections while the interpreter can still run their finalizers.
+
+    urllib3 closes a connection pool from a ``weakref.finalize``. When the first request of a
+    process happens during the exit flush (a script that emits and exits at once), that
+    finalizer is created while ``atexit`` handlers run, too late to join them: it then runs
+    during module teardown, finds the ``queue`` module emptied and prints
+    ``Exception ignored in: <finalize …> … TypeError``. Clearing the pool here (registered at
+    import, before the exit flush, so it runs after it) lets each pool be collected, and its
+    finalizer run, now; requests after this point use a pool of their own, cleared at once.
+    """
+    global _pool, _exiting
+    with _lock:
+        pool, _pool = _pool, None
+        _exiting = True
+    if pool is not None:
+        pool.clear()
+
+
+atexit.register(_close_pool_at_exit)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +107,9 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, connect_timeout: 
     redacted) when no answer came: refused, reset, timed out, TLS failure."""
     import urllib3
 
+    pool, throwaway = _get_pool()
     try:
-        resp = _get_pool().request(
+        resp = pool.request(
             "POST", url, body=body, headers=dict(headers), redirect=False, retries=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout), preload_content=False,
         )
@@ -87,4 +120,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, connect_timeout: 
             resp.release_conn()
     except urllib3.exceptions.HTTPError as exc:
         raise TransportError(redact(f"{type(exc).__name__}: {exc}")) from None
+    finally:
+        if throwaway:
+            pool.clear()
     return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()}, data)

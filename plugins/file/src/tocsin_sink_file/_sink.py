@@ -16,6 +16,16 @@ __all__ = ["FileSink"]
 _FORMATS: dict[str, Callable[[Alert], str]] = {"text": format_text, "jsonl": format_jsonl}
 
 
+def _ends_mid_line(path: os.PathLike[str] | str, size: int) -> bool:
+    """Whether the file's last byte is not a newline (read once, when the file is opened)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(size - 1)
+            return f.read(1) not in (b"\n", b"")
+    except OSError:
+        return False  # unreadable (write-only log, a device): assume a clean end
+
+
 class FileSink:
     """Appends each alert to a file as one line; see the package docstring for settings.
 
@@ -30,12 +40,17 @@ class FileSink:
         self.path = settings.get_path("path", settings.state_dir() / "alerts.log")
         fmt = settings.get_str("format", "text")
         if fmt not in _FORMATS:
-            settings.problem("format", f"expected 'text' or 'jsonl', got {fmt!r}")
+            # A value expanded from ${VAR} may be anything the environment holds: not printed.
+            shown = "the value of an environment variable" if "${" in str(settings.get("format")) else repr(fmt)
+            settings.problem("format", f"expected 'text' or 'jsonl', got {shown}")
             fmt = "text"
         self.format = fmt
         self._render = _FORMATS[fmt]
         self._fd: int | None = None
         self._ident: tuple[int, int] | None = None
+        # The file ends in the middle of a line (a short write on a full disk, or a file that
+        # another writer left so): the next line starts with "\n" rather than being glued on.
+        self._dirty = False
         self._lock = threading.Lock()
         self.written = 0
         self.last_error: str | None = None
@@ -53,6 +68,7 @@ class FileSink:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
         st = os.fstat(fd)
         self._ident = (st.st_dev, st.st_ino)
+        self._dirty = st.st_size > 0 and _ends_mid_line(self.path, st.st_size)
         return fd
 
     def _current_fd(self) -> int:
@@ -71,12 +87,25 @@ class FileSink:
 
     @hookimpl
     def alert_emitted(self, alert: Alert) -> None:
-        data = memoryview(self._render(alert).encode("utf-8"))
+        line = self._render(alert).encode("utf-8")
         try:
             with self._lock:
                 fd = self._current_fd()
-                while data:  # a short write (full disk, signal) leaves the rest to write
-                    data = data[os.write(fd, data) :]
+                prefix = b"\n" if self._dirty else b""
+                data = memoryview(prefix + line)
+                done = 0
+                try:
+                    while done < len(data):  # a short write (full disk, signal) leaves the rest to write
+                        done += os.write(fd, data[done:])
+                except OSError:
+                    # Part of this line reached the file: it ends mid-line now. Only the "\n" (or
+                    # nothing past it): it ends on a line boundary. Nothing: as it was.
+                    if done > len(prefix):
+                        self._dirty = True
+                    elif done == len(prefix):
+                        self._dirty = False
+                    raise
+                self._dirty = False
                 self.written += 1
         except OSError as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"

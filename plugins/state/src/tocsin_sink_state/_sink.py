@@ -32,7 +32,9 @@ class StateSink:
         self.history = settings.get_int("history", 1000, minimum=0)
         mode = settings.get_str("write", "background")
         if mode not in ("background", "inline"):
-            settings.problem("write", f"expected 'background' or 'inline', got {mode!r}")
+            # A value expanded from ${VAR} may be anything the environment holds: not printed.
+            shown = "the value of an environment variable" if "${" in str(settings.get("write")) else repr(mode)
+            settings.problem("write", f"expected 'background' or 'inline', got {shown}")
             mode = "background"
         self.mode = mode
         capacity = settings.get_int("queue_size", 10_000, minimum=1)

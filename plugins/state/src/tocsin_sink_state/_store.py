@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from tocsin import Alert
+# tocsin's own redacted diagnostics: not in tocsin's __all__ yet (asked of the lead), and this
+# first-party plugin is released together with core.
+from tocsin import Alert, diagnostic
 
 __all__ = ["MESSAGE_LIMIT", "StateStore", "retry_locked"]
 
@@ -84,8 +87,15 @@ class StateStore:
     def __init__(self, path: Path, *, history: int = 1000, busy_timeout: float = 5.0) -> None:
         self.path = path
         self.history = history
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+        self._busy_timeout = busy_timeout
+        self.recreated = 0
+        """How many times the database was found deleted or replaced, and opened afresh."""
+        self._open()
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=self._busy_timeout, check_same_thread=False,
+                                   isolation_level=None)
         # Several processes opening a new store at once: "CREATE TABLE IF NOT EXISTS" reads the
         # schema, then writes. When another process committed in between, SQLite answers
         # "database is locked" (SQLITE_BUSY_SNAPSHOT) at once, without calling the busy handler,
@@ -94,6 +104,41 @@ class StateStore:
         # NORMAL in WAL mode: durable across process crashes; a power cut may lose the last commits.
         self._db.execute("PRAGMA synchronous=NORMAL")
         retry_locked(lambda: self._db.executescript(_SCHEMA))
+        # The file this connection writes to, to notice when the path no longer names it.
+        self._ident = self._identity()
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def _moved(self) -> str | None:
+        """Why the path no longer names the open database ("deleted", "replaced"), or None.
+
+        An open SQLite connection keeps writing to its file after an ``rm`` or a ``mv`` over
+        it, and every commit "succeeds" into a file nobody will read again. One ``stat`` per
+        batch (not per alert) is what noticing costs.
+        """
+        now = self._identity()
+        if now == self._ident:
+            return None
+        return "deleted" if now is None else "replaced"
+
+    def _reopen(self, why: str) -> None:
+        # Close first: the old connection's -wal/-shm files are named after the path, and a new
+        # connection must not replay the old WAL into the new database.
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        self._open()  # when this fails, the batch fails: counted and logged by the caller
+        self.recreated += 1
+        diagnostic("warning", "tocsin.state_store_recreated", path=str(self.path), cause=why)
+
+    def _ensure_current(self) -> None:
+        why = self._moved()
+        if why is not None:
+            self._reopen(why)
 
     def write(self, project: str, alerts: Sequence[Alert]) -> None:
         """Record ``alerts`` in one transaction."""
@@ -118,7 +163,17 @@ class StateStore:
             )
             value = f'{head[:-1]}, "context": {alert.context_json}}}'
             state_rows.append((state_key(project, severity), project, severity, value, alert.timestamp.isoformat()))
+        self._ensure_current()
         retry_locked(lambda: self._commit(state_rows, history_rows))
+        why = self._moved()
+        if why is not None:
+            # Deleted or replaced while this batch was committed: it went to the old file.
+            # Write it again where the path points now; if that fails too, the caller counts
+            # the batch as failed (never as written).
+            self._reopen(why)
+            retry_locked(lambda: self._commit(state_rows, history_rows))
+            if self._moved() is not None:
+                raise sqlite3.OperationalError(f"{self.path} keeps being deleted or replaced: batch not stored")
 
     def _commit(self, state_rows: Sequence[tuple[str, ...]], history_rows: Sequence[tuple[str, ...]]) -> None:
         with self._transaction():
@@ -148,11 +203,13 @@ class StateStore:
 
     def last(self, project: str) -> dict[str, dict[str, Any]]:
         """The last alert of each severity, keyed by severity: title, message, timestamp, id, context."""
+        self._ensure_current()
         rows = self._db.execute("SELECT severity, value FROM state WHERE project = ?", (project,)).fetchall()
         return {severity: json.loads(value) for severity, value in rows}
 
     def recent(self, project: str, limit: int = 20) -> list[dict[str, Any]]:
         """The newest ``limit`` alerts of the history, newest first."""
+        self._ensure_current()
         rows = self._db.execute(
             "SELECT id, severity, title, message, timestamp, context FROM history"
             " WHERE project = ? ORDER BY seq DESC LIMIT ?",
