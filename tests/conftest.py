@@ -46,6 +46,11 @@ THIRD_PARTY: dict[str, tuple[str, str, str | None] | tuple[str, str, str | None,
         def alert_emitted(alert):
             raise RuntimeError("raising sink always fails")
     '''),
+    # Calls sys.exit() when imported (issue 9 item 3: SystemExit escaped every emit_alert).
+    "tocsin-sink-exiting": ("exiting", "tocsin_sink_exiting:Sink", '''
+        import sys
+        sys.exit(4)
+    '''),
     # A command plugin: adds `tocsin hello` through the tocsin.commands group.
     "tocsin-cmd-hello": ("hello", "tocsin_cmd_hello:register", '''
         def register(subparsers):

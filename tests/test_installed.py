@@ -63,7 +63,24 @@ def test_command_plugins_add_commands_and_a_broken_one_stops_nothing(fresh_venv:
     assert "still works" in (tmp_path / "state" / "tocsin" / "alerts.log").read_text()
     assert "broken-cmd" in emit.stderr
     assert run(fresh_venv, tmp_path, "sinks", "--json").returncode == 1  # the broken *sink*, not the command
-    assert run(fresh_venv, tmp_path, "sinks", TOCSIN_DISABLE="broken").returncode == 0
+    assert run(fresh_venv, tmp_path, "sinks", TOCSIN_DISABLE="broken,exiting").returncode == 0
+
+
+def test_a_sink_that_exits_at_import_stops_nothing(fresh_venv: Path, tmp_path: Path) -> None:
+    """sys.exit() in a sink's module is that sink's failure, not the caller's exit (issue 9, 3 and 9)."""
+    code = "import tocsin; a = tocsin.emit_alert('critical', 'still here', 'm'); print('returned', a.title)"
+    result = subprocess.run([str(fresh_venv / "python"), "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            env=clean_env(tmp_path), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "returned still here\n"
+    assert "still here" in (tmp_path / "state" / "tocsin" / "alerts.log").read_text()
+    found = sinks(fresh_venv, tmp_path)
+    assert found["exiting"]["error"] == "SystemExit: 4"
+    test = run(fresh_venv, tmp_path, "test")
+    assert test.returncode == 1
+    assert "exiting    FAILED failed to load: SystemExit: 4" in test.stdout
+    assert "file       ok" in test.stdout
+    assert run(fresh_venv, tmp_path, "test", TOCSIN_ENABLE="file,state").returncode == 0
 
 
 def test_third_party_sink_receives_alerts_and_raising_sink_stops_nothing(fresh_venv: Path, tmp_path: Path) -> None:

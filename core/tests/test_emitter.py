@@ -306,3 +306,33 @@ def test_module_level_api_uses_default_emitter(make_emitter: Make) -> None:
         tocsin.set_default_emitter(old)
     assert emitter.sink("rec").alerts == [alert]  # type: ignore[union-attr]
     assert alert.severity is tocsin.Severity.CRITICAL
+
+
+@pytest.mark.parametrize("escape", [SystemExit(3), SystemExit("bye"), GeneratorExit()])
+def test_a_sink_raising_systemexit_is_isolated(make_emitter: Make, escape: BaseException) -> None:
+    """Only Exception used to be caught: a sink's sys.exit() ended the caller's process."""
+
+    class Exiting:
+        @tocsin.hookimpl
+        def alert_emitted(self, alert: Alert) -> None:
+            raise escape
+
+    emitter = make_emitter({"exiting": Exiting(), "rec": Recorder})
+    if isinstance(escape, GeneratorExit):
+        with pytest.raises(GeneratorExit):  # the interpreter's own control flow is not ours to swallow
+            emitter.emit("critical", "t", "m")
+        return
+    emitter.emit("critical", "t", "m")
+    assert emitter.sink("rec").titles == ["t"]  # type: ignore[union-attr]
+    assert emitter.stats()["sinks"]["exiting"]["failures"] == 1
+
+
+def test_keyboard_interrupt_from_a_sink_reaches_the_user(make_emitter: Make) -> None:
+    class Interrupted:
+        @tocsin.hookimpl
+        def alert_emitted(self, alert: Alert) -> None:
+            raise KeyboardInterrupt
+
+    emitter = make_emitter({"ctrl_c": Interrupted()})
+    with pytest.raises(KeyboardInterrupt):
+        emitter.emit("info", "t", "m")
