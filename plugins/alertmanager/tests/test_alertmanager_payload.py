@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tocsin import Alert
-from tocsin.testing.contract import HOSTILE_ALERTS
 from tocsin._alert import make_alert
+from tocsin.testing.contract import HOSTILE_ALERTS
 from tocsin_sink_alertmanager import alert_payload, label_name, parse_duration
 
 VALID_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
