@@ -106,7 +106,7 @@ class AlertmanagerSink:
             return []
         value = settings[key]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            settings.problem(key, f"expected a list of strings, got {type(value).__name__}")
+            settings.problem(key, f"expected a list of strings, got {value!r}"[:200])
             return []
         return [settings.expand(key, v) for v in value]
 
