@@ -26,7 +26,7 @@ AM_BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanage
 AMTOOL = shutil.which("amtool")
 START_TIMEOUT = 30.0
 """Seconds an instance may take to answer /-/ready (generous: two cores shared by many)."""
-PEER_TIMEOUT = "1s"
+PEER_TIMEOUT = "2s"
 """--cluster.peer-timeout: how long the second peer of a pair waits for the first to notify
 (default 15 s), kept short so that the tests need not wait long to see a duplicate or none."""
 

@@ -209,3 +209,18 @@ def test_without_any_url_it_is_not_configured() -> None:
     emitter = emitter_for()
     assert emitter.sink_status("alertmanager") == {"configured": False}
     emitter.close(0)
+
+
+def test_with_every_peer_down_a_process_still_logs_locally_and_exits(tmp_path: Path) -> None:
+    urls = [f"http://127.0.0.1:{closed_port()}", f"http://127.0.0.1:{closed_port()}"]
+    config = (f'[tocsin]\nenable = ["alertmanager", "file"]\nflush_timeout = 1\n'
+              f'[sinks.alertmanager]\nurls = {json.dumps(urls)}\n[sinks.file]\npath = "{tmp_path / "alerts.log"}"\n')
+    (tmp_path / "tocsin.toml").write_text(config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "ATOCORE_"))}
+    env.update(HOME=str(tmp_path), TOCSIN_CONFIG=str(tmp_path / "tocsin.toml"))
+    script = "import tocsin\nfor i in range(20):\n    tocsin.emit_alert('critical', f'down {i}', 'm')\n"
+    run = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "alerts.log").read_text().count("[CRITICAL] down ") == 20
+    assert "tocsin.exit_flush_incomplete" in run.stderr + run.stdout  # the peers' alerts were still pending

@@ -20,9 +20,9 @@ import pytest
 from tocsin import Alert, Config, Emitter
 from tocsin_sink_alertmanager import AlertmanagerSink
 
-QUIET = 4.0
+QUIET = 6.0
 """Seconds to keep listening after a notification to be sure no second one follows: several
-group_intervals (1 s) and peer timeouts (1 s) of the test configuration."""
+group_intervals (1 s) and peer timeouts (2 s) of the test configuration."""
 
 
 def emitter_for(urls: list[str], **table: Any) -> Emitter:
@@ -31,8 +31,8 @@ def emitter_for(urls: list[str], **table: Any) -> Emitter:
     return Emitter(config, sinks={"alertmanager": AlertmanagerSink}, discover=False)
 
 
-def cli_env(tmp_path: Path, urls: list[str], **extra: str) -> dict[str, str]:
-    lines = ['[tocsin]', 'enable = ["alertmanager"]', 'project = "shop"', "flush_timeout = 10",
+def cli_env(tmp_path: Path, urls: list[str], flush_timeout: float = 10, **extra: str) -> dict[str, str]:
+    lines = ['[tocsin]', 'enable = ["alertmanager"]', 'project = "shop"', f"flush_timeout = {flush_timeout}",
              "[sinks.alertmanager]", f"urls = {json.dumps(urls)}", 'labels = ["queue"]', "backoff_base = 0.1"]
     lines += [f"{k} = {v}" for k, v in extra.items()]
     (tmp_path / "tocsin.toml").write_text("\n".join(lines) + "\n")
@@ -167,8 +167,7 @@ def test_both_peers_down_alerts_spooled_at_exit_then_delivered_by_tocsin_spool_d
     ports = [free_port(), free_port()]
     cluster = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
-    env = cli_env(tmp_path, urls, connect_timeout="0.5")
-    env["TOCSIN_FLUSH_TIMEOUT"] = "1"
+    env = cli_env(tmp_path, urls, flush_timeout=1, connect_timeout="0.5")
     script = ("import tocsin\n"
               "for i in range(20):\n"
               "    tocsin.emit_alert('critical', f'spooled {i}', 'while Alertmanager was down', {'queue': 'q'})\n")
