@@ -65,11 +65,13 @@ def peer_destinations(
         "capacity": settings.get_int("queue_size", 10_000, minimum=1),
         "min_interval": settings.get_float("min_interval", 0.0, minimum=0),
     }
-    return [
-        Destination(settings.name, _endpoint(url), render, classify=classify_alertmanager, headers=headers,
-                    retry=retry, max_batch=AlertmanagerSink.max_batch, **options)
-        for url in urls
-    ]
+    destinations = []
+    for url in urls:
+        destination = Destination(settings.name, _endpoint(url), render, classify=classify_alertmanager,
+                                  headers=headers, retry=retry, max_batch=AlertmanagerSink.max_batch, **options)
+        destination.target = redact_url(url)  # the peer as configured: "http://am-1:9093/", not ".../***"
+        destinations.append(destination)
+    return destinations
 
 
 class AlertmanagerSink:
