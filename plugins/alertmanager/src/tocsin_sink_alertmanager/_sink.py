@@ -210,6 +210,7 @@ class AlertmanagerSink:
             "state": state,
             "pending": pending,
             "delivered": delivered,
+            "messages": status["messages"],
             "failed": failed,
             "retries": status["retries"],
             "dropped": status["dropped"],
