@@ -78,9 +78,14 @@ def test_new_sink_refuses_bad_names_and_full_directories(tmp_path: Path) -> None
 # Each breakage is a few lines put into a freshly generated sink; the contract test named must
 # catch it. The same test passes on the sink as generated (the baseline below).
 LOCAL_HOOK = "        line = json.dumps(alert.to_dict(), ensure_ascii=True) + \"\\n\"\n"
+NETWORK_MESSAGE = "count=1, id=a.id)"
 BREAKAGES = {
     "raises": (False, LOCAL_HOOK, "        raise RuntimeError('broken sink')\n" + LOCAL_HOOK,
                "test_hostile_alerts_never_raise"),
+    "skips non-ascii": (False, LOCAL_HOOK, "        if not alert.title.isascii():\n            return\n" + LOCAL_HOOK,
+                        "test_hostile_alerts_arrive"),
+    "raw title header": (True, NETWORK_MESSAGE, 'count=1, id=a.id, headers={"Title": a.title})',
+                         "test_hostile_alerts_arrive"),
     "blocks": (False, LOCAL_HOOK, "        __import__('time').sleep(1.0)\n" + LOCAL_HOOK,
                "test_alert_emitted_returns_quickly"),
     "mutates": (False, LOCAL_HOOK, "        object.__setattr__(alert, 'title', alert.title + '!')\n" + LOCAL_HOOK,
@@ -114,3 +119,89 @@ def test_contract_catches_a_broken_sink(tmp_path: Path, breakage: str) -> None:
     broken = run_pytest(sys.executable, project, *args, installed=False)
     assert broken.returncode == 1, broken.stdout[-3000:]
     assert f"FAILED tests/test_contract.py::TestVictimSinkContract::{contract_test}" in broken.stdout
+    assert "expected" in broken.stdout, broken.stdout[-3000:]  # every failure says what it expected
+
+
+# A third-party ntfy sink as its author first wrote it: the raw title in an HTTP header. Before
+# the arrival check it lost every alert whose title HTTP cannot carry (non-latin-1, line breaks)
+# after alert_emitted had returned, and passed the whole contract.
+NTFY_SINK = """
+import base64
+
+import tocsin
+import tocsin.delivery
+
+
+def title_header(title: str) -> str:
+    return TITLE
+
+
+class NtfySink(tocsin.delivery.NetworkSink):
+    def render(self, alerts: list[tocsin.Alert]) -> list[tocsin.delivery.Message]:
+        return [tocsin.delivery.Message(a.message.encode("utf-8"), count=1, id=a.id,
+                                        headers={"Title": title_header(a.title), "Tags": str(a.severity)})
+                for a in alerts]
+"""
+NAIVE_TITLE = "title"
+RFC2047_TITLE = '"=?utf-8?b?" + base64.b64encode(title.encode("utf-8")).decode("ascii") + "?="'
+NTFY_TESTS = """
+import email.header
+
+from tocsin import Config, Emitter
+from tocsin.testing import Receiver
+from tocsin.testing.contract import NetworkSinkContract
+
+from ntfy_sink import NtfySink
+
+
+class TestNtfySinkContract(NetworkSinkContract):
+    sink_name = "ntfy"
+    sink_class = NtfySink
+    check_entry_point = False  # run from its source tree, not installed
+
+    def sink_settings(self, tmp_path, url):
+        return {"url": url}
+
+
+def test_title_arrives_whole() -> None:
+    title = "ünïcødé ☃ 🚨 中文\\nline two"
+    with Receiver() as receiver:
+        config = Config(environ={}, sinks={"ntfy": {"url": receiver.url_for("/alerts")}})
+        with Emitter(config, sinks={"ntfy": NtfySink}, discover=False) as emitter:
+            emitter.emit("critical", title, "body")
+            assert emitter.flush(10)
+    [request] = receiver.requests
+    header = request.headers["Title"]  # looked up in any case
+    assert header == request.headers["title"]
+    [(raw, charset)] = email.header.decode_header(header)
+    assert raw.decode(charset) == title
+"""
+
+
+def ntfy_project(tmp_path: Path, title: str) -> Path:
+    project = tmp_path / "tocsin-sink-ntfy"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "ntfy_sink.py").write_text(NTFY_SINK.replace("TITLE", title))
+    (project / "test_ntfy.py").write_text(NTFY_TESTS)
+    return project
+
+
+def test_contract_catches_a_title_header_that_http_cannot_carry(tmp_path: Path) -> None:
+    naive = run_pytest(sys.executable, ntfy_project(tmp_path / "naive", NAIVE_TITLE), "test_ntfy.py", "-k",
+                       "Contract", installed=False)
+    out = naive.stdout
+    assert naive.returncode == 1, out[-3000:]
+    failed = sorted(line.split("::")[-1].split(" ")[0] for line in out.splitlines() if line.startswith("FAILED"))
+    assert failed == ["test_hostile_alerts_arrive", "test_hostile_alerts_render"], out[-3000:]
+    # What was expected and what was received, naming the alert: the first hostile one, whose
+    # 1 000-character title ends in "…" once truncated (not latin-1).
+    assert "hostile alert #0 titled 'TTTT" in out, out[-3000:]
+    assert "did not arrive: expected 'ntfy' to count it delivered (0 before, at least 1 after), received 0" in out
+    assert "the header 'Title' = …'TTTTTTTTTT" in out, out[-3000:]
+    assert "is not latin-1 ('…' at " in out, out[-3000:]
+    assert "During handling" not in out, out[-3000:]
+
+    encoded = run_pytest(sys.executable, ntfy_project(tmp_path / "encoded", RFC2047_TITLE), "test_ntfy.py",
+                         installed=False)
+    assert encoded.returncode == 0, encoded.stdout[-3000:]
+    assert "1 skipped" in encoded.stdout  # the entry-point check only: the sink is not installed
