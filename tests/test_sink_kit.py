@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -10,8 +11,14 @@ import venv
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import tocsin
 from tocsin.cli._scaffold import new_sink
+from tocsin.delivery import Message, NetworkSink
+from tocsin.testing import Receiver, render_hostile
+from tocsin.testing.contract import HOSTILE_ALERTS
 
 pytestmark = pytest.mark.slow
 
@@ -84,6 +91,7 @@ BREAKAGES = {
                "test_hostile_alerts_never_raise"),
     "skips non-ascii": (False, LOCAL_HOOK, "        if not alert.title.isascii():\n            return\n" + LOCAL_HOOK,
                         "test_hostile_alerts_arrive"),
+    "counts nothing": (False, ', "delivered": self.delivered}', "}", "test_hostile_alerts_arrive"),
     "raw title header": (True, NETWORK_MESSAGE, 'count=1, id=a.id, headers={"Title": a.title})',
                          "test_hostile_alerts_arrive"),
     "blocks": (False, LOCAL_HOOK, "        __import__('time').sleep(1.0)\n" + LOCAL_HOOK,
@@ -92,8 +100,7 @@ BREAKAGES = {
                 "test_alert_is_not_mutated"),
     "sends inline": (True, "    def render(", """    @tocsin.hookimpl
     def alert_emitted(self, alert: tocsin.Alert) -> None:  # posts on the caller's thread
-        import urllib.request
-        urllib.request.urlopen(urllib.request.Request(self.url, data=b"{}"), timeout=2)
+                urllib.request.urlopen(urllib.request.Request(self.url, data=b"{}"), timeout=2)
 
     def render(""", "test_alert_emitted_returns_quickly"),
     "logs its url": (True, "        return [\n", """        import structlog
@@ -205,3 +212,79 @@ def test_contract_catches_a_title_header_that_http_cannot_carry(tmp_path: Path) 
                          installed=False)
     assert encoded.returncode == 0, encoded.stdout[-3000:]
     assert "1 skipped" in encoded.stdout  # the entry-point check only: the sink is not installed
+
+
+class HeaderSink(NetworkSink):
+    """Puts one fixed header value on every message: what render_hostile must judge as http.client does."""
+
+    value = ""
+
+    def render(self, alerts: list[tocsin.Alert]) -> list[Message]:
+        return [Message(b"{}", count=1, id=a.id, headers={"X-Title": self.value}) for a in alerts]
+
+
+def http_client_sends(value: str) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", 9)  # never connected: putheader only builds
+    connection.putrequest("POST", "/")
+    try:
+        connection.putheader("X-Title", value)
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return True
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(codec="utf-8"), max_size=20) | st.sampled_from(["a\r\nInjected: 1", "é", "☃", "a\n b"]))
+def test_render_hostile_refuses_exactly_the_header_values_http_client_refuses(value: str) -> None:
+    sink = HeaderSink.__new__(HeaderSink)  # render needs no settings
+    sink.value = value
+    if http_client_sends(value):
+        rendered = render_hostile(sink)
+        assert [alert for alert, _ in rendered] == HOSTILE_ALERTS
+    else:
+        with pytest.raises(AssertionError, match=r"HeaderSink.render\(\) for hostile alert #0 .*'X-Title'"):
+            render_hostile(sink)
+
+
+def test_render_hostile_builds_a_class_with_its_settings_and_checks_every_field() -> None:
+    class Pager(NetworkSink):
+        def configure(self, settings: tocsin.SinkSettings) -> None:
+            self.team = settings.get_str("team", "ops")
+
+        def render(self, alerts: list[tocsin.Alert]) -> list[Message]:
+            return [Message(json.dumps({"team": self.team, "id": a.id}).encode(), count=1) for a in alerts]
+
+    rendered = render_hostile(Pager, {"team": "dev"})
+    assert [json.loads(m.body) for _, [m] in rendered] == [{"team": "dev", "id": a.id} for a in HOSTILE_ALERTS]
+    with pytest.raises(AssertionError, match="expected a string, got int"):
+        render_hostile(Pager, {"team": 3})
+    with pytest.raises(TypeError, match="pass the class"):
+        render_hostile(Pager(tocsin.SinkSettings("pager", {})), {"team": "dev"})
+
+    class CountsZero(Pager):
+        def render(self, alerts: list[tocsin.Alert]) -> list[Message]:
+            return [Message(b"x", count=0)] if "\n" in alerts[0].title else super().render(alerts)
+
+    class Skips(Pager):
+        def render(self, alerts: list[tocsin.Alert]) -> list[Message]:
+            return [] if alerts[0].title.startswith("lone") else super().render(alerts)
+
+    with pytest.raises(AssertionError, match=r"hostile alert #1 .*expected count to be an int >= 1.*received 0"):
+        render_hostile(CountsZero)
+    with pytest.raises(AssertionError, match=r"hostile alert #2 .*non-empty list of Message"):
+        render_hostile(Skips)
+
+
+def test_received_headers_are_looked_up_in_any_case() -> None:
+    with Receiver() as receiver:
+        connection = http.client.HTTPConnection("127.0.0.1", int(receiver.url.rsplit(":", 1)[1]), timeout=5)
+        connection.request("POST", "/h", body=b"{}", headers={"X-Title": "=?utf-8?b?w6k=?="})
+        connection.getresponse().read()
+        connection.close()
+    [received] = receiver.requests
+    headers = received.headers
+    assert headers["X-Title"] == headers["x-title"] == headers["X-TITLE"] == "=?utf-8?b?w6k=?="
+    assert "Content-Length" in headers
+    assert "x-title" in list(headers)  # iterated lower-cased
+    assert headers.get(42) is None  # type: ignore[call-overload]  # a non-str key is just absent
+    assert dict(headers) == {k.lower(): v for k, v in headers.items()}
