@@ -223,7 +223,10 @@ class SinkContract:
                     f"{describe(alert)} did not arrive: expected {self.sink_name!r} to count it delivered "
                     f"({before} before, at least {before + 1} after), received {after}; "
                     f"failed={status.get('failed')!r} dropped={status.get('dropped')!r} "
-                    f"last_error={status.get('last_error')!r}", pytrace=False)
+                    f"last_error={status.get('last_error')!r}. A message HTTP cannot carry (a header that is not "
+                    "latin-1 or holds a line break) is lost after alert_emitted has returned: "
+                    "tocsin.testing.render_hostile(sink) names the field; the captured log has the error",
+                    pytrace=False)
             for key in ("failed", "dropped"):
                 value = _int(status, key)
                 if value:
