@@ -12,11 +12,35 @@ import http.server
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 __all__ = ["Received", "Receiver", "Reply", "always", "flaky", "hanging", "rate_limited"]
+
+
+class _Headers(Mapping[str, str]):
+    """Request headers looked up in any case (``headers["Title"]`` is ``headers["title"]``);
+    iterated with their names lower-cased. Equal to a dict of the lower-cased names."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items = {name.lower(): value for name, value in items}
+
+    def __getitem__(self, name: str) -> str:
+        if not isinstance(name, str):
+            raise KeyError(name)
+        return self._items[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,11 +48,16 @@ class Received:
     """One request as the receiver saw it."""
 
     path: str
-    headers: dict[str, str]
-    """Header names lower-cased."""
+    headers: Mapping[str, str]
+    """The request's headers, looked up in any case (``headers["Content-Type"]`` and
+    ``headers["content-type"]`` alike); names are lower-cased when iterated."""
     body: bytes
     at: float
     """``time.monotonic()`` when it arrived."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, _Headers):  # built by hand, with a plain dict
+            object.__setattr__(self, "headers", _Headers(self.headers.items()))
 
     def json(self) -> Any:
         """The body parsed as JSON."""
@@ -139,7 +168,7 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                request = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                request = Received(self.path, _Headers(self.headers.items()), body,
                                    time.monotonic())
                 with receiver._arrived:
                     receiver.requests.append(request)

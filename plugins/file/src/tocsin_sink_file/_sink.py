@@ -113,7 +113,8 @@ class FileSink:
 
     @hookimpl
     def sink_status(self) -> dict[str, object]:
-        return {"target": str(self.path), "format": self.format, "written": self.written, "last_error": self.last_error}
+        return {"target": str(self.path), "format": self.format, "written": self.written,
+                "delivered": self.written, "last_error": self.last_error}
 
     @hookimpl
     def sink_close(self) -> None:

@@ -89,6 +89,7 @@ class StateSink:
             "target": str(self.path),
             "write": self.mode,
             "written": self.written,
+            "delivered": self.written,  # SinkStatus's name for it, which the contract reads
             "pending": self._worker.pending,
             "dropped": self._worker.dropped,
             "failed": self.failed,
