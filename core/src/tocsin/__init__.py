@@ -20,6 +20,7 @@ from ._hookspecs import SinkSpec, hookimpl
 from ._log import diagnostic
 from ._redact import redact, redact_url, register_secret
 from ._registry import SinkRecord
+from ._render_text import TEST_ALERT_KEY, context_value_text, is_test_context
 from ._severity import Severity
 from ._status import SinkStatus
 from ._version import __version__
@@ -29,6 +30,7 @@ from ._worker import BatchWorker
 # authors from tocsin.delivery (imported only when used, with urllib3 behind it); the command
 # line is tocsin.cli; sink tests use tocsin.testing.
 __all__ = [
+    "TEST_ALERT_KEY",
     "Alert",
     "BatchWorker",
     "Config",
@@ -46,10 +48,12 @@ __all__ = [
     "TocsinError",
     "TransportError",
     "__version__",
+    "context_value_text",
     "emit_alert",
     "flush",
     "get_default_emitter",
     "hookimpl",
+    "is_test_context",
     "load_config",
     "redact",
     "redact_url",

@@ -10,7 +10,7 @@ import atexit
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -134,13 +134,13 @@ class Emitter:
 
     # -- flushing and closing ------------------------------------------------------------
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every sink has handed over what it buffered, at most ``timeout`` seconds
-        in all (default: the configured ``flush_timeout``). True when nothing is left pending.
-        Never raises."""
+    def flush(self, timeout: float | None = None, names: Collection[str] | None = None) -> bool:
+        """Wait until every sink (or the sinks ``names``) has handed over what it buffered, at
+        most ``timeout`` seconds in all (default: the configured ``flush_timeout``). True when
+        nothing is left pending. Never raises."""
         budget = self.config.flush_timeout if timeout is None else max(0.0, float(timeout))
         try:
-            return all(self._registry.flush(budget).values())
+            return all(self._registry.flush(budget, None if names is None else list(names)).values())
         except Exception as exc:  # pragma: no cover - the registry already isolates each sink
             diagnostic("error", "tocsin.flush_failed", error=repr(exc))
             return False
