@@ -21,15 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._redact import redact
-from ._text import duration, problem_text, tidy
+from ._text import SECRET_KEYS, duration, problem_text, tidy
 
 if TYPE_CHECKING:
     from .._config import Config
 
-__all__ = ["SECRET_KEYS", "register"]
+__all__ = ["register"]
 
-SECRET_KEYS: Final = frozenset({"url", "urls", "secret", "headers", "token", "password"})
-"""Keys whose values are never shown, whatever their type."""
 _ENV_REF: Final = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 # Variables that change the configuration (besides TOCSIN_CONFIG, which chooses the file).
 _OVERRIDE_PREFIXES: Final = ("TOCSIN_", "ATOCORE_")
@@ -256,16 +254,15 @@ def _report(args: argparse.Namespace) -> dict[str, Any]:
         }
         sinks[name] = entry
     problems = [
-        {"level": p.level, "source": p.source, "key": p.key, "message": p.message, "text": problem_text(p)}
+        {"level": p.level, "source": p.source, "key": p.key, "text": problem_text(p)}
         for p in config.problems
     ]
     for name, entry in sinks.items():
         if entry["enabled"] and entry["error"]:
-            problems.append({"level": "error", "source": name, "key": f"sinks.{name}", "message": entry["error"],
+            problems.append({"level": "error", "source": name, "key": f"sinks.{name}",
                              "text": f"sink {name!r} failed to load: {entry['error']}"})
         elif not entry["installed"]:
             problems.append({"level": "warning", "source": config.source or "<environment>", "key": f"sinks.{name}",
-                             "message": "no installed sink has this name; the table is ignored",
                              "text": f"[sinks.{name}]: no installed sink has this name; the table is ignored"})
     seen: set[str] = set()
     unique = [p for p in problems if not (p["text"] in seen or seen.add(p["text"]))]  # type: ignore[func-returns-value]  # set.add returns None: keeps the first of each

@@ -11,7 +11,10 @@ import structlog
 from .._config import ConfigProblem
 from .._redact import redact
 
-__all__ = ["duration", "problem_text", "tidy", "tidy_event"]
+__all__ = ["SECRET_KEYS", "duration", "problem_text", "tidy", "tidy_event"]
+
+SECRET_KEYS: Final = frozenset({"url", "urls", "secret", "headers", "token", "password"})
+"""Keys whose values are never printed, whatever their type."""
 
 # Keys of tocsin's diagnostics whose float values are seconds.
 _DURATION_KEYS: Final = frozenset({"timeout", "delay", "wait", "elapsed", "retry_after", "linger", "seconds",
@@ -20,8 +23,9 @@ _EMPTY_TAIL: Final = re.compile(r":\s*$")
 
 
 def duration(seconds: float) -> str:
-    """``10 s``, ``0.25 s``, ``123 s``: three significant digits at most, never ``9.999996``."""
-    text = f"{seconds:.0f}" if abs(seconds) >= 100 else f"{seconds:.3g}"
+    """``10 s``, ``0.25 s``, ``123 s``: two significant digits (whole seconds from 100 s), never
+    ``9.999996``: what is left of a deadline is a rough figure, and printed as one."""
+    text = f"{seconds:.0f}" if abs(seconds) >= 100 else f"{seconds:.2g}"
     return f"{text} s"
 
 
@@ -31,9 +35,17 @@ def tidy(text: str) -> str:
 
 
 def problem_text(problem: ConfigProblem) -> str:
-    """``file: key: message``, or ``file: message`` for a problem of the whole file, redacted."""
+    """``file: key: message``, or ``file: message`` for a problem of the whole file, redacted.
+
+    For a key that may hold a secret the value the message quotes is cut off: ``secret = 12345``
+    (a number where a string was expected) must not print the number.
+    """
     where = problem.source if problem.key in ("", "-") else f"{problem.source}: {problem.key}"
-    return redact(f"{where}: {problem.message}")
+    message = problem.message
+    if SECRET_KEYS & set(problem.key.lower().split(".")):
+        head, sep, _ = message.partition(", got ")
+        message = head + (", got something else (not shown: this key may hold a secret)" if sep else "")
+    return redact(f"{where}: {message}")
 
 
 def tidy_event(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
