@@ -39,7 +39,7 @@ def tocsin(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Comple
 
 
 def files_under(path: Path) -> set[Path]:
-    return {p for p in path.rglob("*")}
+    return set(path.rglob("*"))
 
 
 # -- 1. tocsin config --------------------------------------------------------------------------
@@ -51,7 +51,8 @@ def test_config_shows_file_settings_sources_and_problems(tmp_path: Path, env: di
         '[sinks.file]\nformat = "jsonl"\ncolour = "red"\n'
         '[sinks.webhook]\nurl = "${HOOK_URL}"\nheaders = {Authorization = "Bearer hunter2"}\n'
     )
-    run_env = {**env, "HOOK_URL": "https://example.invalid/hook/sekrit-token", "ATOCORE_ALERT_LOG": str(tmp_path / "a.log")}
+    run_env = {**env, "HOOK_URL": "https://example.invalid/hook/sekrit-token",
+               "ATOCORE_ALERT_LOG": str(tmp_path / "a.log")}
     run = tocsin(tmp_path, run_env, "config", "--json")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
@@ -80,7 +81,7 @@ def test_config_shows_file_settings_sources_and_problems(tmp_path: Path, env: di
     assert "[sinks.webhook]" in human.stdout
     assert "# environment ATOCORE_ALERT_LOG" in human.stdout
     assert "flush_timeout = 10 s" in human.stdout
-    assert "warning: " in human.stdout and "sinks.file.colour: unknown key" in human.stdout
+    assert "  warning: tocsin.toml: sinks.file.colour: unknown key" in human.stdout
 
 
 def test_config_with_no_file_says_where_it_looked(tmp_path: Path, env: dict[str, str]) -> None:
