@@ -200,6 +200,12 @@ def test_read_only_commands_create_no_file(tmp_path: Path, env: dict[str, str]) 
     assert "no state store at" in tocsin(tmp_path, env, "last").stderr
 
 
+def test_test_with_every_sink_disabled_says_why_nothing_ran(tmp_path: Path, env: dict[str, str]) -> None:
+    run = tocsin(tmp_path, {**env, "TOCSIN_ENABLE": "nothing"}, "test")
+    assert run.returncode == 0
+    assert "no sinks to test: 5 installed, none enabled (`tocsin sinks` says why)" in run.stdout
+
+
 # -- 8. durations rounded, no empty tail, each problem once -----------------------------------
 
 
@@ -250,6 +256,21 @@ def test_timeout_0_still_writes_the_file_and_the_state_store(tmp_path: Path, env
     db.close()
     assert stored == runs
     assert (tmp_path / "state" / "tocsin" / "alerts.log").read_text().count("[WARNING] cron") == runs
+
+
+def test_timeout_0_gives_network_sinks_no_floor(tmp_path: Path, env: dict[str, str]) -> None:
+    """The floor is for the sinks that write on this machine: a network sink that hangs still
+    gets exactly --timeout, and the local sinks their write."""
+    from tocsin.testing._receiver import hanging
+
+    with Receiver(hanging(5)) as slow:
+        (tmp_path / "tocsin.toml").write_text(f'[sinks.webhook]\nurl = "{slow.url}"\n')
+        run = tocsin(tmp_path, env, "emit", "warning", "cron", "m", "--timeout", "0")
+    assert "tocsin.delivery_flush_timeout" in run.stderr
+    assert "timeout='0 s'" in run.stderr
+    db = sqlite3.connect(tmp_path / "state" / "tocsin" / "state.db")
+    assert db.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 1
+    db.close()
 
 
 # -- 3. the quick start says what it is doing ---------------------------------------------------

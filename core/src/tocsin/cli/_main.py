@@ -201,7 +201,11 @@ def _emit(args: argparse.Namespace) -> int:
 
 
 def _is_local(emitter: Emitter, name: str) -> bool:
-    """Whether sink ``name`` writes on this machine (a file, a database) rather than to a URL."""
+    """Whether sink ``name`` writes on this machine (a file, a database) rather than to a URL:
+    not built on the delivery engine, and no URL as its target."""
+    delivery = sys.modules.get("tocsin.delivery")  # not imported: no sink can be a NetworkSink
+    if delivery is not None and isinstance(emitter.sink(name), delivery.NetworkSink):
+        return False
     target = emitter.sink_status(name).get("target")
     return not (isinstance(target, str) and "://" in target)
 
@@ -335,7 +339,10 @@ def _run_checks(emitter: Emitter, args: argparse.Namespace) -> int:
         args.out.write(redact(json.dumps([c.to_dict() for c in checks], indent=2)) + "\n")
     else:
         if not checks:
-            args.out.write("no sinks enabled\n")
+            installed = emitter.sinks()
+            why = (f"{len(installed)} installed, none enabled (`tocsin sinks` says why)" if installed
+                   else f"none installed in the Python at {sys.prefix}")
+            args.out.write(f"no sinks to test: {why}\n")
         for check in checks:
             args.out.write(redact(f"{check.name:<10} {'ok    ' if check.ok else 'FAILED'} {check.detail}") + "\n")
     return 0 if all(c.ok for c in checks) else 1
