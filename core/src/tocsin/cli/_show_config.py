@@ -292,9 +292,10 @@ def _write_text(report: dict[str, Any], out: Any) -> None:
         lines.append("configuration file: none found, so every setting is a default or comes from the environment;")
         lines.append("  looked for: " + ", then ".join(report["looked_at"]))
 
-    def table(settings: dict[str, dict[str, Any]]) -> None:
+    def table(settings: dict[str, dict[str, Any]], loaded: bool = True) -> None:
         if not settings:
-            lines.append("  (no settings)")
+            lines.append("  (no settings: no table, and not loaded, so nothing read)" if not loaded
+                         else "  (no settings)")
         width = max((len(k) for k in settings), default=0)
         shown = {key: _shown(key, setting) for key, setting in settings.items()}
         column = min(40, max((len(v) for v in shown.values()), default=0))
@@ -318,7 +319,7 @@ def _write_text(report: dict[str, Any], out: Any) -> None:
         lines.append(f"\n[sinks.{name}]    # {dist + ': ' if dist else ''}{state}")
         if sink["installed"] and not sink["loaded"] and sink["settings"]:
             lines.append("  # not loaded: these are the table's values, unchecked")
-        table(sink["settings"])
+        table(sink["settings"], sink["loaded"])
     problems = report["problems"]
     lines.append(f"\nproblems: {len(problems) or 'none'}")
     lines.extend(f"  {p['level']}: {p['text']}" for p in problems)
