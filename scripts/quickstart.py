@@ -68,6 +68,27 @@ def requirement_groups() -> tuple[list[str], list[str]]:
     return own, tools
 
 
+def install_steps() -> list[tuple[str, list[str | os.PathLike[str]]]]:
+    """What to run after creating .venv, each step with the words its progress lines use.
+
+    tocsin's own distributions come from scripts/workspace.py where it exists (it is the one
+    list of them), else from the ``-e`` lines of requirements-dev.txt."""
+    pip: list[str | os.PathLike[str]] = [PY, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    own, tools = requirement_groups()
+    steps = [("upgrading pip", [*pip, "--upgrade", "pip"]),
+             (f"installing the test and lint tools ({len(tools)} packages)", [*pip, *tools])]
+    workspace = ROOT / "scripts" / "workspace.py"
+    if workspace.is_file():
+        listing = subprocess.run([sys.executable, str(workspace), "list"], check=True, cwd=ROOT,
+                                 capture_output=True, text=True).stdout
+        names = ", ".join(line.split()[0] for line in listing.splitlines() if line.strip())
+        steps.append((f"installing tocsin, editable ({names})", [PY, workspace, "install", "-q"]))
+    elif own:
+        names = ", ".join(Path(a).name.split("[")[0] for a in own if a != "-e")
+        steps.append((f"installing tocsin, editable ({names})", [*pip, *own]))
+    return steps
+
+
 def make_venv() -> None:
     if PY.exists():
         return
@@ -85,14 +106,12 @@ def main() -> int:
     if sys.version_info < (3, 10):  # noqa: UP036 - this script runs before anything checks the version
         print(f"tocsin needs Python >= 3.10; this is {sys.version.split()[0]}", file=sys.stderr)
         return 1
-    print("[1/4] creating .venv ..." if not PY.exists() else "[1/4] reusing .venv", flush=True)
+    steps = install_steps()
+    total = len(steps) + 1
+    print(f"[1/{total}] creating .venv ..." if not PY.exists() else f"[1/{total}] reusing .venv", flush=True)
     make_venv()
-    pip = (PY, "-m", "pip", "install", "-q", "--disable-pip-version-check")
-    own, tools = requirement_groups()
-    step(2, 4, "upgrading pip", *pip, "--upgrade", "pip")
-    names = ", ".join(Path(a).name.split("[")[0] for a in own if a != "-e")
-    step(3, 4, f"installing tocsin, editable ({names})", *pip, *own)
-    step(4, 4, f"installing the test and lint tools ({len(tools)} packages)", *pip, *tools)
+    for number, (what, cmd) in enumerate(steps, start=2):
+        step(number, total, what, *cmd)
     if "--setup-only" in sys.argv[1:]:
         return 0
 

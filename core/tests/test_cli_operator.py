@@ -276,12 +276,25 @@ def test_timeout_0_gives_network_sinks_no_floor(tmp_path: Path, env: dict[str, s
 # -- 3. the quick start says what it is doing ---------------------------------------------------
 
 
-def test_quickstart_prints_a_line_per_step_and_while_pip_works(tmp_path: Path) -> None:
+WORKSPACE_STAND_IN = """import sys
+if sys.argv[1] == "list":
+    print("core           core                   tocsin")
+    print("file           plugins/file           tocsin_sink_file")
+"""
+
+
+@pytest.mark.parametrize("layout", ["requirements", "workspace"])
+def test_quickstart_prints_a_line_per_step_and_while_pip_works(tmp_path: Path, layout: str) -> None:
     """The real script, in a copy of the tree whose .venv "python" is a stand-in that records
-    its arguments and takes a moment, as pip does."""
+    its arguments and takes a moment, as pip does. Its distributions listed as -e lines of
+    requirements-dev.txt, or found by scripts/workspace.py."""
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "quickstart.py").write_text((ROOT / "scripts" / "quickstart.py").read_text())
-    (tmp_path / "requirements-dev.txt").write_text("# tools\n-e ./core[network]\n-e ./plugins/file\npytest>=8.0\n")
+    if layout == "workspace":
+        (tmp_path / "scripts" / "workspace.py").write_text(WORKSPACE_STAND_IN)
+        (tmp_path / "requirements-dev.txt").write_text("# tools\npytest>=8.0\n")
+    else:
+        (tmp_path / "requirements-dev.txt").write_text("# tools\n-e ./core[network]\n-e ./plugins/file\npytest>=8.0\n")
     fake = tmp_path / ".venv" / "bin" / "python"
     fake.parent.mkdir(parents=True)
     fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\nsleep 0.6\n')
@@ -292,9 +305,13 @@ def test_quickstart_prints_a_line_per_step_and_while_pip_works(tmp_path: Path) -
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0] == "[1/4] reusing .venv"
-    assert "[3/4] installing tocsin, editable (core, file) ..." in lines
-    assert any(line.startswith("[4/4] installing the test and lint tools (1 packages): done in") for line in lines)
+    assert any(line.startswith("[2/4] upgrading pip: done in") for line in lines)
+    assert any(line.startswith("[3/4] installing the test and lint tools (1 packages): done in") for line in lines)
+    assert "[4/4] installing tocsin, editable (core, file) ..." in lines
     assert any("still installing (" in line for line in lines)
     calls = (tmp_path / "calls").read_text().splitlines()
-    assert calls[1].endswith("-e ./core[network] -e ./plugins/file")
-    assert calls[2].endswith("pytest>=8.0")
+    assert calls[1].endswith("pytest>=8.0")
+    if layout == "workspace":
+        assert calls[2].endswith("scripts/workspace.py install -q")
+    else:
+        assert calls[2].endswith("-e ./core[network] -e ./plugins/file")
