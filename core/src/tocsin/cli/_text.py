@@ -25,7 +25,10 @@ _EMPTY_TAIL: Final = re.compile(r":\s*$")
 def duration(seconds: float) -> str:
     """``10 s``, ``0.25 s``, ``123 s``: two significant digits (whole seconds from 100 s), never
     ``9.999996``: what is left of a deadline is a rough figure, and printed as one."""
-    text = f"{seconds:.0f}" if abs(seconds) >= 100 else f"{seconds:.2g}"
+    if abs(seconds) < 1e-4:  # below what .2g writes without an exponent: nothing worth a digit
+        return "0 s"
+    # From 99.5 s, .2g would write 1e+02: whole seconds there.
+    text = f"{seconds:.0f}" if abs(seconds) >= 99.5 else f"{seconds:.2g}"
     return f"{text} s"
 
 
