@@ -1,9 +1,10 @@
 """The ``tocsin`` command: its parser, the built-in commands, and the plugin commands.
 
 Exit status: 0 success; 1 a check failed (``tocsin test``, ``tocsin sinks`` with a sink that
-failed to load, ``tocsin config --check`` with any problem); 2 a usage or configuration error. ``tocsin emit`` emits even when the
-configuration has errors (with defaults for what is wrong), because losing the alert of a
-failing cron job to a typo helps nobody; it still exits with 2 so that the typo is noticed.
+failed to load, ``tocsin config --check`` with any problem); 2 a usage or configuration
+error. ``tocsin emit`` emits even when the configuration has errors (with defaults for what is
+wrong), because losing the alert of a failing cron job to a typo helps nobody; it still exits
+with 2 so that the typo is noticed.
 """
 
 from __future__ import annotations
