@@ -8,6 +8,10 @@ Needs only Python >= 3.10 and pip. Creates .venv (with the stdlib venv, or with 
 where the system Python ships without ensurepip), installs core, the plugins and the test
 tools from requirements-dev.txt, then emits one alert through the default sinks and shows
 where it went. Safe to run again: it reuses .venv.
+
+Each step prints a line when it starts and when it ends, with its time, and a long pip run
+says every 15 s that it is still working: the install takes about a minute, and a minute of
+silence looks like a hang.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,9 +29,44 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
+# Seconds between "still working" lines; QUICKSTART_HEARTBEAT lets a test see them quickly.
+HEARTBEAT = float(os.environ.get("QUICKSTART_HEARTBEAT", "15"))
+
+
 def run(*cmd: str | os.PathLike[str], env: dict[str, str] | None = None) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, env=env)
+
+
+def step(number: int, total: int, what: str, *cmd: str | os.PathLike[str]) -> None:
+    """Run one setup step: a line as it starts, a line every HEARTBEAT seconds while it runs,
+    a line with its time when it ends."""
+    print(f"[{number}/{total}] {what} ...", flush=True)
+    started = time.monotonic()
+    process = subprocess.Popen([str(c) for c in cmd], cwd=ROOT)
+    while True:
+        try:
+            status = process.wait(timeout=HEARTBEAT)
+            break
+        except subprocess.TimeoutExpired:
+            print(f"      still {what.split(' ')[0]} ({time.monotonic() - started:.0f} s so far)", flush=True)
+    if status != 0:
+        raise subprocess.CalledProcessError(status, [str(c) for c in cmd])
+    print(f"[{number}/{total}] {what}: done in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def install_steps() -> list[tuple[str, list[str | os.PathLike[str]]]]:
+    """What to run after creating .venv, each step with the words its progress lines use: the
+    tools of requirements-dev.txt, then tocsin's distributions as scripts/workspace.py finds them."""
+    from workspace import distributions  # this script's own folder is on sys.path
+
+    pip: list[str | os.PathLike[str]] = [PY, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    tools = [line.split("#", 1)[0].strip() for line in (ROOT / "requirements-dev.txt").read_text("utf-8").splitlines()]
+    tools = [t for t in tools if t]
+    names = ", ".join(d.name for d in distributions())
+    return [("upgrading pip", [*pip, "--upgrade", "pip"]),
+            (f"installing the test and lint tools ({len(tools)} packages)", [*pip, *tools]),
+            (f"installing tocsin, editable ({names})", [PY, Path(__file__).parent / "workspace.py", "install", "-q"])]
 
 
 def make_venv() -> None:
@@ -46,10 +86,12 @@ def main() -> int:
     if sys.version_info < (3, 10):  # noqa: UP036 - this script runs before anything checks the version
         print(f"tocsin needs Python >= 3.10; this is {sys.version.split()[0]}", file=sys.stderr)
         return 1
+    steps = install_steps()
+    total = len(steps) + 1
+    print(f"[1/{total}] creating .venv ..." if not PY.exists() else f"[1/{total}] reusing .venv", flush=True)
     make_venv()
-    run(PY, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade", "pip")
-    run(PY, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", "requirements-dev.txt")
-    run(PY, Path(__file__).parent / "workspace.py", "install", "-q")  # core and every plugins/*/, editable
+    for number, (what, cmd) in enumerate(steps, start=2):
+        step(number, total, what, *cmd)
     if "--setup-only" in sys.argv[1:]:
         return 0
 

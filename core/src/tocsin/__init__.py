@@ -21,6 +21,7 @@ from ._hookspecs import SinkSpec, hookimpl
 from ._log import diagnostic
 from ._redact import redact, redact_url, register_secret
 from ._registry import SinkRecord
+from ._render_text import TEST_ALERT_KEY, context_value_text, is_test_context
 from ._severity import Severity
 from ._signals import install_sigterm_flush
 from ._status import SinkStatus
@@ -31,6 +32,7 @@ from ._worker import BatchWorker
 # authors from tocsin.delivery (imported only when used, with urllib3 behind it); the command
 # line is tocsin.cli; sink tests use tocsin.testing.
 __all__ = [
+    "TEST_ALERT_KEY",
     "Alert",
     "BatchWorker",
     "Config",
@@ -48,12 +50,14 @@ __all__ = [
     "TocsinError",
     "TransportError",
     "__version__",
+    "context_value_text",
     "diagnostic",
     "emit_alert",
     "flush",
     "get_default_emitter",
     "hookimpl",
     "install_sigterm_flush",
+    "is_test_context",
     "load_config",
     "redact",
     "redact_url",

@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -22,6 +22,7 @@ from ._discovery import find_sink_entry_points
 from ._errors import ConfigError
 from ._log import alert_logger, diagnostic
 from ._registry import HookResult, SinkRecord, SinkRegistry
+from ._render_text import TEST_ALERT_KEY
 from ._severity import Severity
 from ._status import SinkStatus
 
@@ -151,14 +152,14 @@ class Emitter:
 
     # -- flushing and closing ------------------------------------------------------------
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every sink has handed over what it buffered, at most ``timeout`` seconds
-        in all (default: the configured ``flush_timeout``). True when nothing is left pending.
-        Never raises."""
+    def flush(self, timeout: float | None = None, names: Collection[str] | None = None) -> bool:
+        """Wait until every sink (or the sinks ``names``) has handed over what it buffered, at
+        most ``timeout`` seconds in all (default: the configured ``flush_timeout``). True when
+        nothing is left pending. Never raises."""
         budget = self.config.flush_timeout if timeout is None else max(0.0, float(timeout))
         try:
             with _reentry.entered():
-                return all(self._registry.flush(budget).values())
+                return all(self._registry.flush(budget, None if names is None else list(names)).values())
         except Exception as exc:  # pragma: no cover - the registry already isolates each sink
             diagnostic("error", "tocsin.flush_failed", error=repr(exc))
             return False
@@ -208,18 +209,19 @@ class Emitter:
             },
         }
 
-    def check_sinks(self, timeout: float = 10.0) -> list[SinkCheck]:
+    def check_sinks(self, timeout: float = 10.0, severity: object = "info") -> list[SinkCheck]:
         """Send one test alert through each loaded sink on its own, flush it, and report.
 
         A sink passes when its ``alert_emitted`` returns, its flush completes within
         ``timeout`` and its status shows no new ``last_error``. An enabled sink that failed to
-        load is listed as failed, with its error.
+        load is listed as failed, with its error. The test alert has ``severity`` and carries
+        ``{TEST_ALERT_KEY: True}`` in its context, so that views of past alerts can leave it out.
         """
         with _reentry.entered():
-            return self._check_sinks(timeout)
+            return self._check_sinks(timeout, severity)
 
-    def _check_sinks(self, timeout: float) -> list[SinkCheck]:
-        alert = make_alert(Severity.INFO, "tocsin test alert", "A test alert sent by `tocsin test`.", {"test": True})
+    def _check_sinks(self, timeout: float, severity: object) -> list[SinkCheck]:
+        alert = make_alert(severity, "tocsin test alert", "A test alert sent by `tocsin test`.", {TEST_ALERT_KEY: True})
         checks = []
         for record in self.sinks():
             if record.enabled and record.error is not None:

@@ -70,7 +70,7 @@ def test_single_alert_keeps_the_seed_shape() -> None:
     assert embed["fields"] == [
         {"name": "mount", "value": "/var", "inline": True},
         {"name": "pct", "value": "91", "inline": True},
-        {"name": "ok", "value": "True", "inline": True},
+        {"name": "ok", "value": "true", "inline": True},  # JSON spelling, as every sink
     ]
     assert embed["color"] == 0xF1C40F
     check_discord_limits(payload)

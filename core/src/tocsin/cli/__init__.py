@@ -1,6 +1,6 @@
 """The ``tocsin`` command line.
 
-Built-in commands (``emit``, ``sinks``, ``test``, ``new-sink``) live here; distributions add
+Built-in commands (``emit``, ``sinks``, ``test``, ``config``, ``new-sink``) live here; distributions add
 their own through the ``tocsin.commands`` entry-point group: each entry point names a callable
 ``register(subparsers)`` that adds its argparse subparser(s) and sets
 ``parser.set_defaults(func=...)``, where ``func(args) -> int`` returns the exit status.

@@ -1,9 +1,10 @@
 """The ``tocsin`` command: its parser, the built-in commands, and the plugin commands.
 
 Exit status: 0 success; 1 a check failed (``tocsin test``, ``tocsin sinks`` with a sink that
-failed to load); 2 a usage or configuration error. ``tocsin emit`` emits even when the
-configuration has errors (with defaults for what is wrong), because losing the alert of a
-failing cron job to a typo helps nobody; it still exits with 2 so that the typo is noticed.
+failed to load, ``tocsin config --check`` with any problem); 2 a usage or configuration
+error. ``tocsin emit`` emits even when the configuration has errors (with defaults for what is
+wrong), because losing the alert of a failing cron job to a typo helps nobody; it still exits
+with 2 so that the typo is noticed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._discovery import COMMANDS_GROUP, find_entry_points
+from . import _show_config
+from ._text import problem_text, tidy, tidy_event
 
 if TYPE_CHECKING:
     from .._config import Config
@@ -66,6 +69,8 @@ def _parser(err: TextIO) -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="send a test alert through each enabled sink and report")
     test.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS")
     test.add_argument("--json", action="store_true", help="machine-readable output")
+    test.add_argument("--severity", default="info", choices=("info", "warning", "critical"),
+                      help="the test alert's severity (default info)")
     test.set_defaults(func=_test)
 
     new = sub.add_parser("new-sink", help="create a ready-to-publish tocsin-sink-NAME package")
@@ -73,6 +78,7 @@ def _parser(err: TextIO) -> argparse.ArgumentParser:
     new.add_argument("--dir", metavar="PATH", help="where to create it (default ./tocsin-sink-NAME)")
     new.add_argument("--network", action="store_true", help="start from the delivery engine (a webhook-style sink)")
     new.set_defaults(func=_new_sink)
+    _show_config.register(sub)
 
     _add_plugin_commands(sub, err)
     for command in sub.choices.values():
@@ -113,7 +119,9 @@ def _configure_logging(quiet: bool) -> None:
 
     import structlog
 
+    structlog.reset_defaults()  # main() may run more than once in a process (tests): start afresh
     structlog.configure(
+        processors=[tidy_event, *structlog.get_config()["processors"]],
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR if quiet else logging.NOTSET),
     )
@@ -167,10 +175,10 @@ def _context(pairs: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
 
 
 def _report_problems(config: Config, err: TextIO) -> bool:
-    from .._redact import redact
-
+    # The only place a command prints them: the library's structlog events of the same
+    # problems are dropped by tidy_event, so that each is printed once.
     for problem in config.problems:
-        err.write(f"tocsin: config {problem.level}: {redact(str(problem))}\n")
+        err.write(f"tocsin: config {problem.level}: {problem_text(problem)}\n")
     return bool(config.errors)
 
 
@@ -188,9 +196,38 @@ def _emit(args: argparse.Namespace) -> int:
     for pair in bad:
         args.err.write(f"tocsin: --context {pair!r}: expected KEY=VALUE (kept as unparsed_context)\n")
     emitter.emit(args.severity, args.title, args.message, context)
-    if not emitter.close(args.timeout):
+    if not _hand_over(emitter, args.timeout):
         args.err.write("tocsin: some sinks did not hand the alert over in time (see the log above)\n")
     return 2 if bad_config or bad else 0
+
+
+def _is_local(emitter: Emitter, name: str) -> bool:
+    """Whether sink ``name`` writes on this machine (a file, a database) rather than to a URL:
+    not built on the delivery engine, and no URL as its target."""
+    delivery = sys.modules.get("tocsin.delivery")  # not imported: no sink can be a NetworkSink
+    if delivery is not None and isinstance(emitter.sink(name), delivery.NetworkSink):
+        return False
+    target = emitter.sink_status(name).get("target")
+    return not (isinstance(target, str) and "://" in target)
+
+
+def _hand_over(emitter: Emitter, timeout: float | None) -> bool:
+    """Flush the sinks that write on this machine first, within at least ``flush_timeout``
+    whatever ``--timeout`` says, then close the emitter, which flushes the network sinks within
+    what is left of ``--timeout``.
+
+    ``--timeout`` bounds the wait for the network. A local write takes milliseconds but runs on
+    a writer thread that dies with the process: with ``--timeout 0`` the state store received
+    none of 10 alerts. The alert the CLI promised to emit reaches every embedded sink.
+    """
+    import time
+
+    budget = emitter.config.flush_timeout if timeout is None else timeout
+    deadline = time.monotonic() + budget
+    loaded = [r.name for r in emitter.sinks() if r.loaded]
+    local = [n for n in loaded if _is_local(emitter, n)]
+    complete = emitter.flush(max(budget, emitter.config.flush_timeout), names=local)
+    return emitter.close(max(0.0, deadline - time.monotonic())) and complete
 
 
 def _with_emitter(args: argparse.Namespace, command: Any) -> int:
@@ -223,14 +260,15 @@ def _list_sinks(emitter: Emitter, args: argparse.Namespace) -> int:
         args.out.write(redact(json.dumps(rows, indent=2, default=str)) + "\n")
         return 1 if failed else 0
     if not rows:
-        args.out.write("no sinks installed (pip install tocsin-sink-file tocsin-sink-state, ...)\n")
+        args.out.write(f"no sinks installed: no entry point in the group 'tocsin.sinks' of the Python at "
+                       f"{sys.prefix} (pip install tocsin-sink-file tocsin-sink-state, ...)\n")
         return 0
     for row in rows:
         dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "(given directly)"
         if not row["enabled"]:
             state = f"disabled: {row['reason']}"
         elif row["error"]:
-            state = f"FAILED: {row['error']}"
+            state = f"FAILED: {tidy(row['error'])}"
         elif row["status"].get("configured") is False:
             state = "loaded, not configured"
         else:
@@ -248,14 +286,18 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _run_checks(emitter: Emitter, args: argparse.Namespace) -> int:
+    from .._emitter import SinkCheck
     from .._redact import redact
 
-    checks = emitter.check_sinks(args.timeout)
+    checks = [SinkCheck(c.name, c.ok, tidy(c.detail)) for c in emitter.check_sinks(args.timeout, args.severity)]
     if args.json:
         args.out.write(redact(json.dumps([c.to_dict() for c in checks], indent=2)) + "\n")
     else:
         if not checks:
-            args.out.write("no sinks enabled\n")
+            installed = emitter.sinks()
+            why = (f"{len(installed)} installed, none enabled (`tocsin sinks` says why)" if installed
+                   else f"none installed in the Python at {sys.prefix}")
+            args.out.write(f"no sinks to test: {why}\n")
         for check in checks:
             args.out.write(redact(f"{check.name:<10} {'ok    ' if check.ok else 'FAILED'} {check.detail}") + "\n")
     return 0 if all(c.ok for c in checks) else 1

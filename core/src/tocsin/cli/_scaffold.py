@@ -31,13 +31,36 @@ def _walk(node: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:
     return out
 
 
+def _taken(name: str, dist: str) -> str | None:
+    """Who already uses sink ``name`` (an entry point of ``tocsin.sinks``) or the distribution
+    name ``dist`` in this Python, or None. Two sinks of one name collide: tocsin keeps the first
+    and ignores the other, so the new package would never run where the old one is installed."""
+    from importlib import metadata
+
+    from .._discovery import find_sink_entry_points
+
+    for ep in find_sink_entry_points():
+        if ep.name == name:
+            owner = f"{ep.distribution} {ep.version}" if ep.distribution else ep.value
+            return f"the installed sink {name!r} of {owner}"
+    try:
+        found = metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return None
+    return f"the installed distribution {found.metadata['Name']} {found.version}"
+
+
 def new_sink(name: str, directory: Path | None = None, *, network: bool = False) -> Path:
     """Write a new sink package for sink ``name`` into ``directory`` (default
-    ``./tocsin-sink-NAME``) and return it. Raises :class:`TocsinError` for a bad name or a
-    directory that exists and is not empty."""
+    ``./tocsin-sink-NAME``) and return it. Raises :class:`TocsinError` for a bad name, a name
+    that an installed sink (or distribution) already uses, or a directory that exists and is
+    not empty."""
     if not NAME_PATTERN.match(name):
         raise TocsinError(f"invalid sink name {name!r}: use lower-case letters, digits and _, starting with a letter")
     dist = f"tocsin-sink-{name.replace('_', '-')}"
+    owner = _taken(name, dist)
+    if owner is not None:
+        raise TocsinError(f"sink name {name!r} is already used by {owner}: choose another name")
     target = directory if directory is not None else Path(dist)
     if target.exists() and any(target.iterdir()):
         raise TocsinError(f"{target} exists and is not empty")

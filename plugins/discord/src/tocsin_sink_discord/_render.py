@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any, Final
 
-from tocsin import Alert, Severity
+from tocsin import Alert, Severity, context_value_text
 from tocsin.delivery import severity_emoji, truncate
 
 __all__ = ["LIMITS", "render_messages"]
@@ -25,14 +24,6 @@ NO_MENTIONS: Final[dict[str, list[str]]] = {"parse": []}
 def _fit(text: str, limit: int) -> str:
     # Discord counts after trimming whitespace, and refuses empty names and values.
     return truncate(text.strip(), max(1, limit)).strip() or "—"
-
-
-def _value_text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, (bool, int, float)):
-        return str(value)  # as the seed: str(v)
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _embed(alert: Alert, budget: int, with_title: bool) -> tuple[dict[str, Any], int]:
@@ -59,7 +50,7 @@ def _embed(alert: Alert, budget: int, with_title: bool) -> tuple[dict[str, Any],
         per_field = room // max(1, shown)
         for key, value in items[:shown]:
             name = _fit(key, min(LIMITS["field_name"], max(1, per_field // 4)))
-            value_text = _fit(_value_text(value), min(LIMITS["field_value"], max(1, per_field - len(name))))
+            value_text = _fit(context_value_text(value), min(LIMITS["field_value"], max(1, per_field - len(name))))
             fields.append({"name": name, "value": value_text, "inline": True})
             used += len(name) + len(value_text)
         if shown < len(items):

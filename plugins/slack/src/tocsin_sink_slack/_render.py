@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
-from tocsin import Alert
+from tocsin import Alert, context_value_text
 from tocsin.delivery import severity_emoji, truncate
 
 __all__ = ["LIMITS", "escape", "render_messages"]
@@ -32,10 +31,6 @@ def _mrkdwn(text: str, limit: int) -> str:
     return out
 
 
-def _value_text(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
 def _alert_blocks(alert: Alert, display_name: str) -> list[dict[str, Any]]:
     # plain_text is never parsed for mentions or entities: no escaping there.
     header = truncate(f"{alert.severity.value.upper()}: {alert.title}".strip() or "alert", LIMITS["header"])
@@ -46,7 +41,8 @@ def _alert_blocks(alert: Alert, display_name: str) -> list[dict[str, Any]]:
     items = list(alert.context.items())
     if items:
         shown = items if len(items) <= LIMITS["fields"] else items[: LIMITS["fields"] - 1]
-        fields = [{"type": "mrkdwn", "text": _mrkdwn(f"*{k}*\n{_value_text(v)}", LIMITS["field"])} for k, v in shown]
+        fields = [{"type": "mrkdwn", "text": _mrkdwn(f"*{k}*\n{context_value_text(v)}", LIMITS["field"])}
+                  for k, v in shown]
         if len(shown) < len(items):
             fields.append({"type": "mrkdwn", "text": f"… {len(items) - len(shown)} more"})
         blocks.append({"type": "section", "fields": fields})
