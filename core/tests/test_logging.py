@@ -55,11 +55,13 @@ def test_error_record_becomes_a_critical_alert_with_extra_and_origin(
     assert alert.severity == "critical"
     assert alert.title == "Backup failed for db1"
     assert alert.message == "exit status 3, disk full"
-    assert alert.context["job"] == "nightly" and alert.context["tries"] == 2
+    assert alert.context["job"] == "nightly"
+    assert alert.context["tries"] == 2
     assert alert.context["logger"] == "app.test_logging"
     assert alert.context["module"] == "test_logging"
     assert alert.context["function"] == "test_error_record_becomes_a_critical_alert_with_extra_and_origin"
-    assert isinstance(alert.context["line"], int) and alert.context["line"] > 0
+    assert isinstance(alert.context["line"], int)
+    assert alert.context["line"] > 0
 
 
 def test_levels_map_to_severities_and_the_handler_level_filters(
@@ -71,7 +73,8 @@ def test_levels_map_to_severities_and_the_handler_level_filters(
     app_logger.warning("w")
     app_logger.error("e")
     app_logger.critical("c")
-    assert [(a.severity.value, a.title) for a in sink.alerts] == [("warning", "w"), ("critical", "e"), ("critical", "c")]
+    assert [(a.severity.value, a.title) for a in sink.alerts] == [
+        ("warning", "w"), ("critical", "e"), ("critical", "c")]
 
 
 def test_default_level_is_error(rec: tuple[Emitter, RecordingSink], app_logger: logging.Logger) -> None:
@@ -98,7 +101,8 @@ def test_exc_info_adds_a_bounded_traceback_summary(
         app_logger.exception("Import crashed")
     (alert,) = sink.alerts
     assert alert.title == "Import crashed"
-    assert "ValueError" in alert.message and "Traceback" not in alert.title
+    assert "ValueError" in alert.message
+    assert "Traceback" not in alert.title
     assert len(alert.message) <= 4_100  # bounded however deep and long the error
 
 
@@ -206,7 +210,8 @@ def test_hostile_records_never_raise(message: str, extra: dict[str, Any]) -> Non
         record.__dict__.update(extra)
         handler.handle(record)
     assert handler.failures == 0
-    assert len(sink.alerts) == 1 and sink.alerts[0].title
+    assert len(sink.alerts) == 1
+    assert sink.alerts[0].title
 
 
 # -- structlog -----------------------------------------------------------------------------
@@ -248,11 +253,12 @@ def test_structlog_exception_carries_a_traceback_summary(rec: tuple[Emitter, Rec
     emitter, sink = rec
     _configure(alert_processor(emitter=emitter), io.StringIO())
     try:
-        {}["missing"]  # noqa: B018 - raising on purpose
+        {}["missing"]
     except KeyError:
         structlog.get_logger().exception("lookup failed")
     (alert,) = sink.alerts
-    assert alert.severity == "critical" and alert.title == "lookup failed"
+    assert alert.severity == "critical"
+    assert alert.title == "lookup failed"
     assert "KeyError: 'missing'" in alert.message
 
 

@@ -103,7 +103,7 @@ def _traceback_summary(exc_info: ExcInfo) -> str:
 
 def _emit_function(emitter: Any | None) -> Emit:
     if emitter is not None:
-        return emitter.emit  # type: ignore[no-any-return]  # an Emitter (typed Any to avoid importing it early)
+        return emitter.emit  # type: ignore[no-any-return]  # an Emitter, typed Any: see _emit_function's caller
 
     def emit(severity: str, title: str, message: str, context: dict[str, object]) -> object:
         # Looked up per call, so that tocsin.set_default_emitter() is honoured.
@@ -151,7 +151,7 @@ class AlertHandler(logging.Handler):
     def handle(self, record: logging.LogRecord) -> bool:
         """Filter and emit ``record`` without taking the handler's lock: emitting is thread-safe,
         and one lock would serialise every thread that logs an error."""
-        rv = self.filter(record)
+        rv: object = self.filter(record)
         if isinstance(rv, logging.LogRecord):  # Python 3.12: a filter may return a replacement record
             record = rv
         if rv:
@@ -174,7 +174,7 @@ class AlertHandler(logging.Handler):
         """The severity, title, message and context that ``record`` becomes."""
         title, message = _split(record.getMessage())
         if record.exc_info and record.exc_info[1] is not None:
-            summary = _traceback_summary(record.exc_info)  # type: ignore[arg-type]  # checked just above
+            summary = _traceback_summary(record.exc_info)
             message = f"{message}\n\n{summary}" if message else summary
         elif record.exc_text:
             message = f"{message}\n\n{record.exc_text}" if message else record.exc_text
@@ -233,11 +233,11 @@ def _exc_info(value: object) -> ExcInfo | None:
 
     if value is True:
         info = sys.exc_info()
-        return info if info[1] is not None else None  # type: ignore[return-value]  # all set when [1] is
+        return info if info[1] is not None else None
     if isinstance(value, BaseException):
         return (type(value), value, value.__traceback__)
     if isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], BaseException):
-        return value  # type: ignore[return-value]  # a sys.exc_info() tuple
+        return value
     return None
 
 
