@@ -60,7 +60,7 @@ class Browser:
                 raise RuntimeError(f"Chromium did not start; see {log}")
             time.sleep(0.05)
         port = int(port_file.read_text().split("\n")[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:  # noqa: S310 - loopback
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
             page = next(t for t in json.load(answer) if t["type"] == "page")
         self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=WAIT, suppress_origin=True)
         self._id = 0
@@ -108,7 +108,7 @@ class Browser:
         data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
         path = ARTIFACTS / f"{name}.png"
         path.write_bytes(base64.b64decode(data))
-        print(f"screenshot: {path}")  # noqa: T201 - the artifact's path belongs in the test's output
+        print(f"screenshot: {path}")
         return path
 
     def close(self) -> None:
