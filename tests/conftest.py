@@ -21,7 +21,7 @@ def distributions() -> list[Path]:
     return [ROOT / "core", *plugins]
 
 
-THIRD_PARTY = {
+THIRD_PARTY: dict[str, tuple[str, str, str | None] | tuple[str, str, str | None, str]] = {
     # A well-behaved sink published by someone else: writes each alert to `path` from its settings.
     "tocsin-sink-acme": ("acme", "tocsin_sink_acme:AcmeSink", '''
         import os
@@ -49,12 +49,28 @@ THIRD_PARTY = {
         def alert_emitted(alert):
             raise RuntimeError("raising sink always fails")
     '''),
+    # A command plugin: adds `tocsin hello` through the tocsin.commands group.
+    "tocsin-cmd-hello": ("hello", "tocsin_cmd_hello:register", '''
+        def register(subparsers):
+            hello = subparsers.add_parser("hello", help="say hello from a command plugin")
+            hello.add_argument("who")
+            hello.set_defaults(func=run)
+
+        def run(args):
+            args.out.write(f"hello {args.who} (config={args.config}, quiet={args.quiet})\\n")
+            return 7
+    ''', "tocsin.commands"),
+    # A command plugin whose module exits the interpreter when imported.
+    "tocsin-cmd-broken": ("broken-cmd", "tocsin_cmd_broken:register", '''
+        import sys
+        sys.exit(3)
+    ''', "tocsin.commands"),
 }
 
 
 def _write_third_party(base: Path) -> list[Path]:
     dirs = []
-    for dist, (name, value, code) in THIRD_PARTY.items():
+    for dist, (name, value, code, *group) in THIRD_PARTY.items():
         d = base / dist
         pkg = dist.replace("-", "_")
         (d / "src" / pkg).mkdir(parents=True)
@@ -67,7 +83,7 @@ def _write_third_party(base: Path) -> list[Path]:
             name = "{dist}"
             version = "1.0.0"
             dependencies = ["tocsin"]
-            [project.entry-points."tocsin.sinks"]
+            [project.entry-points."{group[0] if group else 'tocsin.sinks'}"]
             {name} = "{value}"
             [tool.hatch.build.targets.wheel]
             packages = ["src/{pkg}"]

@@ -32,7 +32,8 @@ def run(bindir: Path, tmp_path: Path, *args: str, **env: str) -> subprocess.Comp
 
 def sinks(bindir: Path, tmp_path: Path, **env: str) -> dict[str, dict]:  # type: ignore[type-arg]
     result = run(bindir, tmp_path, "sinks", "--json", **env)
-    assert result.returncode == 0, result.stderr
+    # 1 when an enabled sink failed to load (the "broken" one, unless disabled)
+    assert result.returncode in (0, 1), result.stderr
     return {s["name"]: s for s in json.loads(result.stdout)}
 
 
@@ -46,9 +47,29 @@ def test_discovery_lists_every_sink_and_reports_the_broken_one(fresh_venv: Path,
     assert found["broken"]["loaded"] is False
     assert "ModuleNotFoundError" in found["broken"]["error"]
     human = run(fresh_venv, tmp_path, "sinks")
-    assert human.returncode == 0
+    assert human.returncode == 1  # an enabled sink failed to load
     assert "broken" in human.stdout
     assert "FAILED: ModuleNotFoundError" in human.stdout
+
+
+def test_command_plugins_add_commands_and_a_broken_one_stops_nothing(fresh_venv: Path, tmp_path: Path) -> None:
+    """tocsin.commands: `hello` comes from a plugin (global options before or after it); the
+    broken plugin, which calls sys.exit() on import, is reported and every command still works."""
+    help_text = run(fresh_venv, tmp_path, "--help")
+    assert help_text.returncode == 0
+    assert "hello" in help_text.stdout
+    assert "last" in help_text.stdout
+    assert "command plugin 'broken-cmd' (tocsin-cmd-broken) failed to load: SystemExit: 3" in help_text.stderr
+    hello = run(fresh_venv, tmp_path, "hello", "world", "--config", "x.toml", "-q")
+    assert hello.returncode == 7, hello.stderr
+    assert hello.stdout == "hello world (config=x.toml, quiet=True)\n"
+    assert run(fresh_venv, tmp_path, "--config", "y.toml", "hello", "you").stdout.startswith("hello you (config=y.toml")
+    emit = run(fresh_venv, tmp_path, "emit", "warning", "still works", "m")
+    assert emit.returncode == 0, emit.stderr
+    assert "still works" in (tmp_path / "state" / "tocsin" / "alerts.log").read_text()
+    assert "broken-cmd" in emit.stderr
+    assert run(fresh_venv, tmp_path, "sinks", "--json").returncode == 1  # the broken *sink*, not the command
+    assert run(fresh_venv, tmp_path, "sinks", TOCSIN_DISABLE="broken").returncode == 0
 
 
 def test_third_party_sink_receives_alerts_and_raising_sink_stops_nothing(fresh_venv: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tocsin._scaffold import new_sink
+from tocsin.cli._scaffold import new_sink
 
 pytestmark = pytest.mark.slow
 

@@ -109,13 +109,54 @@ def test_test_command_reports_each_sink(tmp_path: Path, env: dict[str, str]) -> 
 
 
 def test_usage_errors(tmp_path: Path, env: dict[str, str]) -> None:
-    assert tocsin(tmp_path, env, "emit", "info", "t", "m", "-c", "novalue").returncode == 2
     assert tocsin(tmp_path, env).returncode == 2
     version = tocsin(tmp_path, env, "--version")
     assert version.stdout.startswith("tocsin ")
+    assert tocsin(tmp_path, env, "emit", "info", "t", "m", "--timeout", "-1").returncode == 2
 
 
-def test_last_without_state_sink(tmp_path: Path, env: dict[str, str]) -> None:
-    run = tocsin(tmp_path, {**env, "TOCSIN_DISABLE": "state"}, "last")
-    assert run.returncode == 1
-    assert "state sink is not installed or not enabled" in run.stderr
+@pytest.mark.parametrize("pair", ["novalue", "=v"])
+def test_a_malformed_context_pair_still_emits_then_exits_2(tmp_path: Path, env: dict[str, str], pair: str) -> None:
+    run = tocsin(tmp_path, env, "emit", "warning", "cron failed", "exit 1", "-c", "job=nightly", "-c", pair)
+    assert run.returncode == 2
+    assert "expected KEY=VALUE" in run.stderr
+    log = (tmp_path / "state" / "tocsin" / "alerts.log").read_text()
+    assert '[WARNING] cron failed: exit 1 {"job": "nightly", "unparsed_context": ["' + pair + '"]}' in log
+
+
+def test_global_options_before_or_after_the_command(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "elsewhere.toml").write_text('[tocsin]\nenable = ["file"]\n')
+    before = tocsin(tmp_path, env, "--config", "elsewhere.toml", "sinks", "--json")
+    after = tocsin(tmp_path, env, "sinks", "--json", "--config", "elsewhere.toml")
+    for run in (before, after):
+        assert run.returncode == 0, run.stderr
+        enabled = {row["name"] for row in json.loads(run.stdout) if row["enabled"]}
+        assert enabled == {"file"}
+
+
+def test_quiet_emit_prints_nothing_when_all_is_well(tmp_path: Path, env: dict[str, str]) -> None:
+    for args, extra in ((["-q"], {}), (["--quiet"], {}), ([], {"TOCSIN_QUIET": "1"})):
+        run = tocsin(tmp_path, {**env, **extra}, "emit", "info", "nightly ok", "m", *args)
+        assert run.returncode == 0
+        assert (run.stdout, run.stderr) == ("", "")
+    assert (tmp_path / "state" / "tocsin" / "alerts.log").read_text().count("nightly ok") == 3
+
+
+def test_last_reads_only_and_says_what_it_looked_at(tmp_path: Path, env: dict[str, str]) -> None:
+    """``tocsin last`` comes from the state plugin: with no store it creates nothing and says
+    where it looked, even with the state sink disabled."""
+    for extra in ({}, {"TOCSIN_DISABLE": "state"}):
+        run = tocsin(tmp_path, {**env, **extra}, "last")
+        assert run.returncode == 1
+        assert f"no state store at {tmp_path / 'state' / 'tocsin' / 'state.db'}" in run.stderr
+        assert "pip install" not in run.stderr
+        assert not (tmp_path / "state").exists()
+
+
+def test_last_names_the_project_it_looked_for(tmp_path: Path, env: dict[str, str]) -> None:
+    assert tocsin(tmp_path, env, "emit", "info", "t", "m").returncode == 0
+    (tmp_path / "tocsin.toml").write_text('[tocsin]\nproject = "other"\n')
+    run = tocsin(tmp_path, env, "last")
+    assert run.returncode == 0, run.stderr
+    assert "no alerts recorded yet for project 'other'" in run.stdout
+    assert "it holds alerts of project atocore" in run.stdout

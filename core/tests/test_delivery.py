@@ -17,8 +17,9 @@ import pytest
 from structlog.testing import capture_logs
 
 import tocsin
-from tocsin import Alert, Config, Emitter, Message, NetworkSink, Response
-from tocsin._retry import RetryPolicy, pacing_delay, rate_limit_delay
+from tocsin import Alert, Config, Emitter
+from tocsin.delivery import Message, NetworkSink, Response
+from tocsin.delivery._retry import RetryPolicy, pacing_delay, rate_limit_delay
 from tocsin.testing import Receiver, Reply, always, flaky, hanging, rate_limited
 
 

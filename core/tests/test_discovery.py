@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tocsin._discovery import (
-    SinkEntryPoint,
+    PluginEntryPoint,
     _entry_points_txt,
     _from_importlib_metadata,
     _scan_sys_path,
@@ -15,8 +15,8 @@ from tocsin._discovery import (
 
 
 def test_fast_scan_agrees_with_importlib_metadata() -> None:
-    fast = sorted(_scan_sys_path() or [], key=lambda e: e.name)
-    reference = sorted(_from_importlib_metadata(), key=lambda e: e.name)
+    fast = sorted(_scan_sys_path("tocsin.sinks") or [], key=lambda e: e.name)
+    reference = sorted(_from_importlib_metadata("tocsin.sinks"), key=lambda e: e.name)
     assert fast == reference
     assert {"file", "state"} <= {e.name for e in fast}
 
@@ -37,17 +37,17 @@ x = y
 
 
 def test_load_module_and_attribute_paths() -> None:
-    assert SinkEntryPoint("x", "tocsin._severity:Severity.INFO", None, None).load() == "info"
+    assert PluginEntryPoint("x", "tocsin._severity:Severity.INFO", None, None).load() == "info"
     import tocsin._severity
 
-    assert SinkEntryPoint("x", "tocsin._severity", None, None).load() is tocsin._severity
+    assert PluginEntryPoint("x", "tocsin._severity", None, None).load() is tocsin._severity
     with pytest.raises(ModuleNotFoundError):
-        SinkEntryPoint("x", "no_such_module_here:X", None, None).load()
+        PluginEntryPoint("x", "no_such_module_here:X", None, None).load()
 
 
 def test_zip_on_sys_path_falls_back_to_importlib_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     archive = tmp_path / "lib.zip"
     archive.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty zip
     monkeypatch.setattr(sys, "path", [str(archive), *sys.path])
-    assert _scan_sys_path() is None
+    assert _scan_sys_path("tocsin.sinks") is None
     assert {"file", "state"} <= {e.name for e in find_sink_entry_points()}

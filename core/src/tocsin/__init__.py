@@ -10,77 +10,42 @@ exit) waits for buffered alerts to be handed over. Sinks are plugins found throu
 
 from __future__ import annotations
 
-import importlib
 import threading
-from typing import TYPE_CHECKING, Any
 
 from ._alert import Alert, make_alert
 from ._config import Config, ConfigProblem, SinkSettings, load_config
-from ._discovery import ENTRY_POINT_GROUP
 from ._emitter import Emitter, SinkCheck
-from ._errors import ConfigError, DeliveryError, TocsinError, TransportError
+from ._errors import ConfigError, DeliveryError, SinkError, TocsinError, TransportError
 from ._hookspecs import SinkSpec, hookimpl
 from ._log import diagnostic
-from ._normalise import truncate
 from ._redact import redact, redact_url, register_secret
 from ._registry import SinkRecord
 from ._severity import Severity
+from ._status import SinkStatus
 from ._version import __version__
 from ._worker import BatchWorker
 
-if TYPE_CHECKING:
-    from ._destination import Destination, Message, Outcome, Verdict, classify_response
-    from ._http import Response
-    from ._network import NetworkSink
-    from ._retry import RetryPolicy
-
-# The delivery engine (and through it urllib3 and ssl) is imported on first use: a process
-# whose sinks are all local never pays for it (bench/import_time.py).
-_LAZY = {
-    "Destination": "._destination",
-    "Message": "._destination",
-    "Outcome": "._destination",
-    "Verdict": "._destination",
-    "classify_response": "._destination",
-    "Response": "._http",
-    "NetworkSink": "._network",
-    "RetryPolicy": "._retry",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tocsin' has no attribute {name!r}")
-
-
+# Four audiences, four places: callers and local-sink authors import from here; network-sink
+# authors from tocsin.delivery (imported only when used, with urllib3 behind it); the command
+# line is tocsin.cli; sink tests use tocsin.testing.
 __all__ = [
-    "ENTRY_POINT_GROUP",
     "Alert",
     "BatchWorker",
     "Config",
     "ConfigError",
     "ConfigProblem",
     "DeliveryError",
-    "Destination",
     "Emitter",
-    "Message",
-    "NetworkSink",
-    "Outcome",
-    "Response",
-    "RetryPolicy",
     "Severity",
     "SinkCheck",
+    "SinkError",
     "SinkRecord",
     "SinkSettings",
     "SinkSpec",
+    "SinkStatus",
     "TocsinError",
     "TransportError",
-    "Verdict",
     "__version__",
-    "classify_response",
     "emit_alert",
     "flush",
     "get_default_emitter",
@@ -90,7 +55,6 @@ __all__ = [
     "redact_url",
     "register_secret",
     "set_default_emitter",
-    "truncate",
 ]
 
 _default: Emitter | None = None

@@ -1,5 +1,5 @@
 """``python -m tocsin``: the same as the ``tocsin`` command."""
 
-from ._cli import main
+from .cli import main
 
 raise SystemExit(main())

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
+from ._seed_compat import SEED_PROJECT, apply_seed_environment, default_display_name
 from ._severity import Severity, parse_severity
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
     "load_config",
 ]
 
-DEFAULT_PROJECT: Final = "atocore"
+DEFAULT_PROJECT: Final = SEED_PROJECT
 """The seed's project name, kept as the default so that its state keys stay the same."""
 DEFAULT_FLUSH_TIMEOUT: Final = 10.0
 
@@ -189,7 +190,7 @@ class SinkSettings(Mapping[str, Any]):
     def display_name(self) -> str:
         """The ``display_name`` setting: how chat messages name the installation. By default the
         project, and "AtoCore" for the default project, as the seed wrote it."""
-        return self.get_str("display_name", "AtoCore" if self.project == DEFAULT_PROJECT else self.project)
+        return self.get_str("display_name", default_display_name(self.project))
 
     def state_dir(self) -> Path:
         """Where sinks keep files by default: ``$XDG_STATE_HOME/tocsin`` (``~/.local/state/tocsin``)."""
@@ -346,13 +347,5 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         config.enable = _env_names(env["TOCSIN_ENABLE"])
     if env.get("TOCSIN_DISABLE", "").strip():
         config.disable = _env_names(env["TOCSIN_DISABLE"])
-    if env.get("ATOCORE_ALERT_LOG"):
-        config.sinks.setdefault("file", {})["path"] = env["ATOCORE_ALERT_LOG"]
-    if env.get("ATOCORE_ALERT_WEBHOOK", "").strip():
-        # The seed posted every alert to this one URL, shaped for Discord when it looked like
-        # Discord: route it to the sink that speaks that service.
-        from ._webhook_urls import webhook_kind
-
-        url = env["ATOCORE_ALERT_WEBHOOK"].strip()
-        config.sinks.setdefault(webhook_kind(url), {})["url"] = url
+    apply_seed_environment(config.sinks, env)
     return config

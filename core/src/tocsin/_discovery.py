@@ -1,4 +1,5 @@
-"""Finding sinks: the ``tocsin.sinks`` entry points of every installed distribution.
+"""Finding plugins: the ``tocsin.sinks`` and ``tocsin.commands`` entry points of every
+installed distribution.
 
 Only metadata is read here; nothing is imported. Loading happens in ``_registry``, one entry
 point at a time, so that one broken distribution cannot hide the others.
@@ -19,14 +20,17 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["ENTRY_POINT_GROUP", "SinkEntryPoint", "find_sink_entry_points"]
+__all__ = ["COMMANDS_GROUP", "ENTRY_POINT_GROUP", "PluginEntryPoint", "find_entry_points", "find_sink_entry_points"]
 
 ENTRY_POINT_GROUP = "tocsin.sinks"
+"""The entry-point group of sinks."""
+COMMANDS_GROUP = "tocsin.commands"
+"""The entry-point group of ``tocsin`` subcommands contributed by plugins."""
 
 
 @dataclasses.dataclass(frozen=True)
-class SinkEntryPoint:
-    """One advertised sink: its name, where it comes from, and how to load it."""
+class PluginEntryPoint:
+    """One advertised plugin (a sink or a command): its name, where it comes from, how to load it."""
 
     name: str
     value: str
@@ -43,8 +47,8 @@ class SinkEntryPoint:
         return obj
 
 
-def _entry_points_txt(text: str) -> list[tuple[str, str]]:
-    """The ``name = value`` pairs of the ``[tocsin.sinks]`` section of an entry_points.txt."""
+def _entry_points_txt(text: str, group: str = ENTRY_POINT_GROUP) -> list[tuple[str, str]]:
+    """The ``name = value`` pairs of the ``[group]`` section of an entry_points.txt."""
     found = []
     in_group = False
     for raw in text.splitlines():
@@ -52,7 +56,7 @@ def _entry_points_txt(text: str) -> list[tuple[str, str]]:
         if not line or line[0] in "#;":
             continue
         if line.startswith("[") and line.endswith("]"):
-            in_group = line[1:-1].strip() == ENTRY_POINT_GROUP
+            in_group = line[1:-1].strip() == group
         elif in_group and "=" in line:
             name, _, value = line.partition("=")
             found.append((name.strip(), value.strip()))
@@ -81,10 +85,10 @@ def _normalise(name: str) -> str:
     return name.lower().replace("-", "_").replace(".", "_")
 
 
-def _scan_sys_path() -> list[SinkEntryPoint] | None:
+def _scan_sys_path(group: str) -> list[PluginEntryPoint] | None:
     """Entry points read straight from ``*.dist-info`` folders; None if sys.path holds
     something only importlib.metadata can read."""
-    found: list[SinkEntryPoint] = []
+    found: list[PluginEntryPoint] = []
     seen: set[str] = set()  # like importlib.metadata: the first distribution of a name wins
     for entry in sys.path:
         path = entry or "."
@@ -105,22 +109,22 @@ def _scan_sys_path() -> list[SinkEntryPoint] | None:
             dist_info = os.path.join(path, folder)
             try:
                 with open(os.path.join(dist_info, "entry_points.txt"), encoding="utf-8") as f:
-                    pairs = _entry_points_txt(f.read())
+                    pairs = _entry_points_txt(f.read(), group)
             except OSError:
                 continue
             if pairs:
                 dist, version = _name_and_version(dist_info, stem)
-                found.extend(SinkEntryPoint(n, v, dist, version) for n, v in pairs)
+                found.extend(PluginEntryPoint(n, v, dist, version) for n, v in pairs)
     return found
 
 
-def _from_importlib_metadata() -> list[SinkEntryPoint]:
+def _from_importlib_metadata(group: str) -> list[PluginEntryPoint]:
     from importlib import metadata
 
     found = []
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in metadata.entry_points(group=group):
         dist = getattr(ep, "dist", None)
-        found.append(SinkEntryPoint(
+        found.append(PluginEntryPoint(
             name=ep.name, value=ep.value,
             distribution=dist.metadata["Name"] if dist is not None else None,
             version=dist.version if dist is not None else None,
@@ -128,14 +132,19 @@ def _from_importlib_metadata() -> list[SinkEntryPoint]:
     return found
 
 
-def find_sink_entry_points() -> list[SinkEntryPoint]:
-    """Every entry point in the ``tocsin.sinks`` group, sorted by name.
+def find_sink_entry_points() -> list[PluginEntryPoint]:
+    """Every entry point in the ``tocsin.sinks`` group, sorted by name (see :func:`find_entry_points`)."""
+    return find_entry_points(ENTRY_POINT_GROUP)
+
+
+def find_entry_points(group: str) -> list[PluginEntryPoint]:
+    """Every entry point in ``group``, sorted by name.
 
     When two distributions advertise the same name, both are returned (the registry keeps the
     first and reports the second).
     """
-    found = _scan_sys_path()
+    found = _scan_sys_path(group)
     if found is None:
-        found = _from_importlib_metadata()
+        found = _from_importlib_metadata(group)
     found.sort(key=lambda e: (e.name, e.distribution or ""))
     return found

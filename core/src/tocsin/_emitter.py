@@ -17,9 +17,11 @@ from typing import Any
 from ._alert import Alert, make_alert
 from ._config import Config, load_config
 from ._discovery import find_sink_entry_points
+from ._errors import ConfigError
 from ._log import alert_logger, diagnostic
-from ._registry import SinkRecord, SinkRegistry
+from ._registry import HookResult, SinkRecord, SinkRegistry
 from ._severity import Severity
+from ._status import SinkStatus
 
 __all__ = ["Emitter", "SinkCheck"]
 
@@ -49,6 +51,10 @@ class Emitter:
     :param sinks: sinks given directly, by name: each a class (instantiated with its
         :class:`~tocsin.SinkSettings`) or a plugin object. Config's enable/disable apply to them too.
     :param discover: also load the sinks advertised in the ``tocsin.sinks`` entry-point group.
+    :param strict: raise instead of carrying on: :class:`~tocsin.ConfigError` when the
+        configuration has errors, :class:`~tocsin.SinkError` when an enabled sink failed to
+        load (for tests and for tools that must not run half-configured). Emitting and flushing
+        never raise, strict or not.
 
     An emitter lives until :meth:`close`, even when its creator drops it: what it queued is
     still flushed at interpreter exit. Close the emitters you create (or use ``with``).
@@ -60,6 +66,7 @@ class Emitter:
         *,
         sinks: Mapping[str, object] | None = None,
         discover: bool = True,
+        strict: bool = False,
     ) -> None:
         self.config = load_config() if config is None else config
         self._registry = SinkRegistry(self.config)
@@ -78,6 +85,13 @@ class Emitter:
                 "error" if problem.level == "error" else "warning",
                 "tocsin.config_problem", source=problem.source, key=problem.key, problem=problem.message,
             )
+        if strict:
+            failed = [r.load_error for r in self._registry.records.values() if r.load_error is not None]
+            if self.config.errors or failed:
+                self.close(0)
+                if self.config.errors:
+                    raise ConfigError(self.config.errors)
+                raise failed[0]
         _track(self)
 
     # -- emitting ------------------------------------------------------------------------
@@ -105,19 +119,18 @@ class Emitter:
         if getattr(_local, "emitting", False):
             diagnostic("warning", "tocsin.reentrant_alert_not_fanned_out", alert_id=alert.id)
             return alert
-        rank = alert.severity.rank
         _local.emitting = True
         try:
-            for record, function, min_rank in self._registry.dispatch:
-                if rank < min_rank:
-                    continue
-                try:
-                    function(alert)
-                except Exception as exc:
-                    self._registry.failed(record.name, "alert_emitted", exc)
+            self._registry.fan_out(alert)
         finally:
             _local.emitting = False
         return alert
+
+    def send(self, name: str, alert: Alert) -> list[HookResult[object]]:
+        """Hand ``alert`` to sink ``name`` alone, whatever its ``min_severity``, and return what
+        each of its ``alert_emitted`` implementations did (a value, or the failure with its
+        traceback). For ``tocsin test`` and the sink contract; ``emit`` is for alerts."""
+        return self._registry.send(name, alert)
 
     # -- flushing and closing ------------------------------------------------------------
 
@@ -126,28 +139,18 @@ class Emitter:
         in all (default: the configured ``flush_timeout``). True when nothing is left pending.
         Never raises."""
         budget = self.config.flush_timeout if timeout is None else max(0.0, float(timeout))
-        deadline = time.monotonic() + budget
-        complete = True
         try:
-            for record in list(self._registry.records.values()):
-                if not record.loaded:
-                    continue
-                remaining = max(0.0, deadline - time.monotonic())
-                for result in self._registry.call(record.name, "sink_flush", timeout=remaining):
-                    if result is False or isinstance(result, BaseException):
-                        complete = False
-        except Exception as exc:  # pragma: no cover - call() already isolates each sink
+            return all(self._registry.flush(budget).values())
+        except Exception as exc:  # pragma: no cover - the registry already isolates each sink
             diagnostic("error", "tocsin.flush_failed", error=repr(exc))
             return False
-        return complete
 
     def close(self, timeout: float | None = None) -> bool:
         """Flush, then let every sink release its resources. Returns what the flush returned."""
         if self._closed:
             return True
         complete = self.flush(timeout)
-        for _ in self._registry.call(None, "sink_close"):
-            pass
+        self._registry.close()
         self._closed = True
         _untrack(self)
         return complete
@@ -171,7 +174,7 @@ class Emitter:
         record = self._registry.records.get(name)
         return record.plugin if record is not None and record.loaded else None
 
-    def sink_status(self, name: str) -> dict[str, object]:
+    def sink_status(self, name: str) -> SinkStatus:
         """What sink ``name`` says of itself (its ``sink_status`` hook); empty if nothing."""
         return self._registry.status(name)
 
@@ -190,11 +193,15 @@ class Emitter:
         """Send one test alert through each loaded sink on its own, flush it, and report.
 
         A sink passes when its ``alert_emitted`` returns, its flush completes within
-        ``timeout`` and its status shows no new ``last_error``.
+        ``timeout`` and its status shows no new ``last_error``. An enabled sink that failed to
+        load is listed as failed, with its error.
         """
         alert = make_alert(Severity.INFO, "tocsin test alert", "A test alert sent by `tocsin test`.", {"test": True})
         checks = []
         for record in self.sinks():
+            if record.enabled and record.error is not None:
+                checks.append(SinkCheck(record.name, False, f"failed to load: {record.error}"))
+                continue
             if not record.loaded:
                 continue
             before = self._registry.status(record.name)
@@ -202,15 +209,12 @@ class Emitter:
                 checks.append(SinkCheck(record.name, True, "not configured: nothing to send"))
                 continue
             ok, detail = True, "accepted"
-            try:
-                for function in self._registry.alert_functions(record.name):
-                    function(alert)
-            except Exception as exc:
-                self._registry.failed(record.name, "alert_emitted", exc)
-                ok, detail = False, f"raised {type(exc).__name__}: {exc}"
+            failures = [r.failure for r in self._registry.send(record.name, alert) if r.failure is not None]
+            if failures:
+                ok, detail = False, f"raised {failures[0].error}"
             if ok:
-                flushed = list(self._registry.call(record.name, "sink_flush", timeout=timeout))
-                if any(r is False or isinstance(r, BaseException) for r in flushed):
+                flushed = self._registry.flush(timeout, [record.name])
+                if not all(flushed.values()):
                     ok, detail = False, f"not delivered within {timeout:g} s"
                 after = self._registry.status(record.name)
                 # A sink that failed says so in its counters or its last error.
@@ -224,7 +228,7 @@ class Emitter:
         return checks
 
 
-def _count(status: Mapping[str, object], key: str) -> int:
+def _count(status: SinkStatus, key: str) -> int:
     value = status.get(key)
     return value if isinstance(value, int) else 0
 

@@ -13,12 +13,11 @@ import re
 import threading
 from typing import Final
 
-__all__ = ["DISCORD_WEBHOOK_PATH", "MASK", "redact", "redact_url", "register_secret"]
+from ._seed_compat import DISCORD_WEBHOOK_PATH, SLACK_WEBHOOK_PATH
+
+__all__ = ["MASK", "redact", "redact_url", "register_secret"]
 
 MASK: Final = "***"
-
-DISCORD_WEBHOOK_PATH: Final = r"/api(?:/v\d+)?/webhooks/\d+/"
-"""The path of a Discord execute-webhook URL up to its token: /api[/vN]/webhooks/{id}/."""
 
 # Shapes of credentials that are redacted even when nobody registered them (a URL from an
 # environment variable that a sink never parsed, say).
@@ -26,7 +25,7 @@ _PATTERNS: Final = (
     # Discord: the token after the webhook id
     (re.compile(f"({DISCORD_WEBHOOK_PATH})[^/?#\\s'\"<>]+"), r"\1" + MASK),
     # Slack: hooks.slack.com/services/T…/B…/X…
-    (re.compile(r"(hooks\.slack\.com/services/)[^?#\s'\"<>]+"), r"\1" + MASK),
+    (re.compile(rf"(hooks\.slack\.com{SLACK_WEBHOOK_PATH})[^?#\s'\"<>]+"), r"\1" + MASK),
     # user:password@ in any URL
     (re.compile(r"(\w+://)[^/@\s'\"<>]+@"), r"\1" + MASK + "@"),
     # Standard Webhooks secrets
@@ -98,8 +97,8 @@ def redact_url(url: str) -> str:
     discord = re.match(DISCORD_WEBHOOK_PATH, parts.path)
     if discord:
         return origin + discord.group(0) + MASK
-    if parts.path.startswith("/services/") and host == "hooks.slack.com":
-        return origin + "/services/" + MASK
+    if parts.path.startswith(SLACK_WEBHOOK_PATH) and host == "hooks.slack.com":
+        return origin + SLACK_WEBHOOK_PATH + MASK
     if parts.path in ("", "/") and not parts.query:
         return origin + "/"
     return origin + "/" + MASK

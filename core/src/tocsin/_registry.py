@@ -1,28 +1,39 @@
-"""Loading sinks into a pluggy plugin manager and calling their hooks one sink at a time.
+"""The one caller of sinks: loading them, and calling every hook one sink at a time.
 
 pluggy's own hook call stops at the first implementation that raises, and its
 ``load_setuptools_entrypoints`` stops at the first entry point that fails to import. tocsin
-promises that one broken sink never silences the others, so both loops are written here:
-loading is per entry point and calling is per hook implementation, each in its own ``try``.
+promises that one broken sink never silences the others, so both loops are written here, and
+nowhere else: loading is per entry point and calling is per hook implementation, each guarded
+by :func:`_guarded`. Every call returns a :class:`HookResult` — the value, or the
+:class:`SinkFailure` with the sink's name and traceback — never a bare exception.
+
+What a sink raises is isolated whatever it is, ``SystemExit`` included: only
+``KeyboardInterrupt`` (the user's own Ctrl-C) goes through.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 import pluggy
 
 from ._alert import Alert
 from ._config import Config
-from ._discovery import SinkEntryPoint
+from ._discovery import PluginEntryPoint
+from ._errors import SinkError
 from ._hookspecs import PROJECT_NAME, SinkSpec
 from ._log import diagnostic
 from ._severity import Severity
+from ._status import SinkStatus
 
-__all__ = ["SinkRecord", "SinkRegistry"]
+__all__ = ["HookResult", "SinkFailure", "SinkRecord", "SinkRegistry"]
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -40,6 +51,8 @@ class SinkRecord:
     loaded: bool = False
     error: str | None = None
     """Why loading failed (import error, invalid hooks, constructor exception), if it did."""
+    load_error: SinkError | None = dataclasses.field(default=None, repr=False)
+    """The same, as the exception an ``Emitter(strict=True)`` raises."""
     plugin: object | None = dataclasses.field(default=None, repr=False)
     min_severity: Severity = Severity.INFO
     failures: int = 0
@@ -61,6 +74,31 @@ class SinkRecord:
         }
 
 
+@dataclasses.dataclass(frozen=True)
+class SinkFailure:
+    """What one sink's hook raised: which sink and hook, the error, and its traceback."""
+
+    sink: str
+    hook: str
+    error: str
+    """``"TypeError: message"``."""
+    traceback: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HookResult(Generic[T]):
+    """The outcome of calling one hook of one sink: its ``value``, or its ``failure``."""
+
+    sink: str
+    value: T | None = None
+    failure: SinkFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the hook returned (whatever it returned)."""
+        return self.failure is None
+
+
 # One entry of the fan-out: the sink, its hook function, the lowest severity rank it takes.
 Dispatch = tuple[SinkRecord, Callable[[Alert], object], int]
 
@@ -70,7 +108,7 @@ def _describe(exc: BaseException) -> str:
 
 
 class SinkRegistry:
-    """The loaded sinks of one emitter, and the loops that call them in isolation."""
+    """The loaded sinks of one emitter, and the only code that calls their hooks."""
 
     def __init__(self, config: Config) -> None:
         self._config = config
@@ -84,7 +122,7 @@ class SinkRegistry:
 
     # -- loading -------------------------------------------------------------------------
 
-    def load_entry_points(self, entry_points: list[SinkEntryPoint]) -> None:
+    def load_entry_points(self, entry_points: list[PluginEntryPoint]) -> None:
         """Load every enabled entry point; a failing one is recorded and skipped."""
         for ep in entry_points:
             if ep.name in self.records:
@@ -109,7 +147,8 @@ class SinkRegistry:
 
         ``load`` returns the entry point's object: a class is instantiated with the sink's
         :class:`SinkSettings`; a module or other object is registered as it is and receives its
-        settings through the ``sink_configure`` hook.
+        settings through the ``sink_configure`` hook. Whatever goes wrong is recorded in the
+        returned record's ``error`` (a :class:`~tocsin.SinkError` in ``load_error``).
         """
         enabled, reason = self._config.sink_enabled(name)
         record = SinkRecord(name, distribution, version, value, enabled, reason)
@@ -124,15 +163,19 @@ class SinkRegistry:
             plugin = obj(settings) if isinstance(obj, type) else obj
             self._register(name, plugin)
             record.plugin = plugin
-            for result in self.call(name, "sink_configure", settings=settings):
-                if isinstance(result, BaseException):
-                    raise result
-        except Exception as exc:
+            for result in self._call_hook(name, "sink_configure", settings=settings):
+                if result.failure is not None:
+                    raise SinkError(name, f"sink_configure raised {result.failure.error}")
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as exc:  # SystemExit at import included: one sink never stops the rest
             if record.plugin is not None:
                 self._pm.unregister(name=name)
                 record.plugin = None
-            record.error = _describe(exc)
-            diagnostic("error", "tocsin.sink_load_failed", sink=name, distribution=distribution, error=record.error)
+            record.load_error = exc if isinstance(exc, SinkError) else SinkError(name, _describe(exc))
+            record.error = record.load_error.detail
+            diagnostic("error", "tocsin.sink_load_failed", sink=name, distribution=distribution, error=record.error,
+                       traceback=traceback.format_exc())
             self._rebuild()
             return record
         record.loaded = True
@@ -144,7 +187,10 @@ class SinkRegistry:
     def _register(self, name: str, plugin: object) -> None:
         self._pm.register(plugin, name=name)
         try:
-            self._pm.check_pending()  # a hookimpl whose name is no hook of ours is a typo
+            try:
+                self._pm.check_pending()  # a hookimpl whose name is no hook of ours is a typo
+            except pluggy.PluginValidationError as exc:
+                raise SinkError(name, str(exc)) from None
             impls = [
                 impl
                 for caller in self._pm.get_hookcallers(plugin) or ()
@@ -152,10 +198,10 @@ class SinkRegistry:
                 if impl.plugin is plugin
             ]
             if any(impl.hookwrapper or impl.wrapper for impl in impls):
-                raise TypeError("hook wrappers are not supported: tocsin calls each sink itself")
+                raise SinkError(name, "hook wrappers are not supported: tocsin calls each sink itself")
             if not any(impl.plugin is plugin for impl in self._pm.hook.alert_emitted.get_hookimpls()):
-                raise TypeError("the sink implements no alert_emitted hook")
-        except Exception:
+                raise SinkError(name, "the sink implements no alert_emitted hook")
+        except BaseException:
             self._pm.unregister(name=name)
             raise
 
@@ -175,40 +221,79 @@ class SinkRegistry:
             entries.append((record, function, record.min_severity.rank))
         self.dispatch = tuple(entries)
 
-    # -- calling -------------------------------------------------------------------------
+    # -- calling: every call of a sink's hook goes through _guarded ---------------------
 
-    def alert_functions(self, name: str) -> list[Callable[[Alert], object]]:
-        """Sink ``name``'s own ``alert_emitted`` implementations, without isolation: what they
-        raise reaches the caller (for ``tocsin test`` and the contract suite)."""
-        return [function for record, function, _ in self.dispatch if record.name == name]
+    def _guarded(self, name: str, hook: str, function: Callable[..., Any], **kwargs: Any) -> HookResult[Any]:
+        """Call one hook implementation of sink ``name``; what it raises becomes a failure,
+        logged with its traceback and counted. The only ``try`` around sink code."""
+        try:
+            return HookResult(name, function(**kwargs))
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as exc:  # SystemExit too: a sink never ends the caller's process
+            return HookResult(name, failure=self._failed(name, hook, exc))
 
-    def call(self, name: str | None, hook: str, **kwargs: Any) -> Iterator[Any]:
-        """Call ``hook`` of one sink (or of all, for None), each in its own ``try``.
+    def _failed(self, name: str, hook: str, exc: BaseException) -> SinkFailure:
+        record = self.records.get(name)
+        if record is not None:
+            record.failures += 1  # a lost increment under a race only blurs a statistic
+        failure = SinkFailure(name, hook, _describe(exc), "".join(traceback.format_exception(exc)))
+        diagnostic("error", "tocsin.sink_failed", sink=name, hook=hook, error=failure.error,
+                   traceback=failure.traceback)
+        return failure
 
-        Yields each implementation's result, or the exception it raised (already logged
-        and counted).
-        """
+    def _call_hook(self, name: str | None, hook: str, **kwargs: Any) -> list[HookResult[Any]]:
+        """Call ``hook`` of sink ``name`` (or of every sink, for None), each guarded, in pluggy's order."""
         caller = getattr(self._pm.hook, hook)
+        results = []
         for impl in reversed(caller.get_hookimpls()):
             if name is not None and impl.plugin_name != name:
                 continue
             args = {k: kwargs[k] for k in impl.argnames if k in kwargs}
-            try:
-                yield impl.function(**args)
-            except Exception as exc:
-                self.failed(impl.plugin_name, hook, exc)
-                yield exc
+            results.append(self._guarded(impl.plugin_name, hook, impl.function, **args))
+        return results
 
-    def failed(self, name: str, hook: str, exc: BaseException) -> None:
-        """Log and count an exception raised by sink ``name``'s ``hook``."""
-        record = self.records.get(name)
-        if record is not None:
-            record.failures += 1  # a lost increment under a race only blurs a statistic
-        diagnostic("error", "tocsin.sink_failed", sink=name, hook=hook, error=_describe(exc))
+    def fan_out(self, alert: Alert) -> list[SinkFailure]:
+        """Hand ``alert`` to every loaded sink at or above its ``min_severity``; the failures."""
+        rank = alert.severity.rank
+        failures = []
+        for record, function, min_rank in self.dispatch:
+            if rank >= min_rank:
+                result = self._guarded(record.name, "alert_emitted", function, alert=alert)
+                if result.failure is not None:
+                    failures.append(result.failure)
+        return failures
 
-    def status(self, name: str) -> dict[str, object]:
-        """The sink's ``sink_status`` answer, or an empty dict."""
-        for result in self.call(name, "sink_status"):
-            if isinstance(result, Mapping):
-                return dict(result)
-        return {}
+    def send(self, name: str, alert: Alert) -> list[HookResult[object]]:
+        """Hand ``alert`` to sink ``name`` alone, whatever its ``min_severity`` (``tocsin test``)."""
+        return [
+            self._guarded(record.name, "alert_emitted", function, alert=alert)
+            for record, function, _ in self.dispatch
+            if record.name == name
+        ]
+
+    def flush(self, timeout: float, names: list[str] | None = None) -> dict[str, bool]:
+        """Flush every loaded sink (or those named), all within ``timeout`` seconds; for each
+        sink, whether it handed everything over (False when its flush said so or raised)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        complete: dict[str, bool] = {}
+        for record in list(self.records.values()):
+            if not record.loaded or (names is not None and record.name not in names):
+                continue
+            remaining = max(0.0, deadline - time.monotonic())
+            results = self._call_hook(record.name, "sink_flush", timeout=remaining)
+            complete[record.name] = all(r.ok and r.value is not False for r in results)
+        return complete
+
+    def close(self) -> list[SinkFailure]:
+        """Let every sink release its resources; the failures."""
+        return [r.failure for r in self._call_hook(None, "sink_close") if r.failure is not None]
+
+    def status(self, name: str) -> SinkStatus:
+        """Sink ``name``'s ``sink_status`` answer (a copy), or an empty status."""
+        for result in self._call_hook(name, "sink_status"):
+            if isinstance(result.value, Mapping):
+                # A sink may add keys of its own: they are kept, and shown as they are.
+                status: SinkStatus = dict(result.value)  # type: ignore[assignment]
+                return status
+        return SinkStatus()

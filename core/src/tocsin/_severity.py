@@ -25,12 +25,6 @@ class Severity(str, enum.Enum):
         """0 for info, 1 for warning, 2 for critical."""
         return _RANK[self]
 
-    @property
-    def emoji(self) -> str:
-        """The seed's chat shortcode: ``:information_source:``, ``:warning:``, ``:rotating_light:``
-        (Discord and Slack both render them)."""
-        return _EMOJI[self]
-
     def __str__(self) -> str:
         # ``str, Enum`` would otherwise render as "Severity.INFO" in f-strings.
         return self.value
@@ -62,8 +56,6 @@ class Severity(str, enum.Enum):
 
 
 _RANK: Final = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
-_EMOJI: Final = {Severity.INFO: ":information_source:", Severity.WARNING: ":warning:",
-                 Severity.CRITICAL: ":rotating_light:"}
 _BY_NAME: Final = {s.value: s for s in Severity}
 
 

@@ -129,9 +129,19 @@ class SinkContract:
         return emitter
 
     def _hook(self, emitter: Emitter) -> Callable[[Alert], object]:
-        """The sink's own ``alert_emitted``, without tocsin's isolation: exceptions reach the test."""
-        [function] = emitter._registry.alert_functions(self.sink_name)
-        return function
+        """The sink's own ``alert_emitted``, whatever its ``min_severity``: a failure of the sink
+        fails the test with the sink's traceback."""
+
+        def hook(alert: Alert) -> None:
+            for result in emitter.send(self.sink_name, alert):
+                if result.failure is not None:
+                    pytest.fail(
+                        f"alert_emitted must not raise, but for the alert titled {alert.title[:60]!r} it raised "
+                        f"{result.failure.error}\n{result.failure.traceback}",
+                        pytrace=False,
+                    )
+
+        return hook
 
     # -- the contract ------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     """Run ``tocsin serve`` with parsed ``args`` until interrupted; returns the exit status."""
-    err = err or sys.stderr
+    err = err or getattr(args, "err", None) or sys.stderr  # the tocsin command's stream
     token = args.token or os.environ.get("TOCSIN_DASHBOARD_TOKEN") or None
     config = load_config(getattr(args, "config", None))
     try:

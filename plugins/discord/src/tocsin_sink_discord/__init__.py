@@ -9,7 +9,7 @@ pings nobody. A deleted webhook (404, 401) stops the sink for the process, with 
 log event.
 
 Settings (``[sinks.discord]``): ``url``, ``display_name`` (default: the project, "AtoCore" for
-the default project as the seed wrote it), and every :class:`tocsin.NetworkSink` setting.
+the default project as the seed wrote it), and every :class:`tocsin.delivery.NetworkSink` setting.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ import json
 from collections import Counter
 from typing import Any, Final
 
-from tocsin import Alert, Severity, truncate
+from tocsin import Alert, Severity
+from tocsin.delivery import severity_emoji, truncate
 
 __all__ = ["LIMITS", "render_messages"]
 
@@ -80,12 +81,12 @@ def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, An
         embeds = [_embed(a, budget, with_title=len(group) > 1)[0] for a in group]
         if len(group) == 1:
             a = group[0]
-            content = f"{a.severity.emoji} **{display_name} {a.severity.value}**: {a.title}"
+            content = f"{severity_emoji(a.severity)} **{display_name} {a.severity.value}**: {a.title}"
         else:
             top = max(a.severity for a in group)
             counts = Counter(a.severity for a in group)
             summary = ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, reverse=True))
-            content = f"{top.emoji} **{display_name}**: {len(group)} alerts ({summary})"
+            content = f"{severity_emoji(top)} **{display_name}**: {len(group)} alerts ({summary})"
         payloads.append({
             "content": _fit(content, LIMITS["content"]),
             "embeds": embeds,

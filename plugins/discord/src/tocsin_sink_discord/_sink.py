@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tocsin import Alert, Message, NetworkSink, Outcome, Response, SinkSettings, Verdict, classify_response
+from tocsin import Alert, SinkSettings
+from tocsin.delivery import Message, NetworkSink, Outcome, Response, Verdict, classify_response
 
 from ._render import render_messages
 

@@ -8,7 +8,7 @@ mentions nobody. Slack answers ``200 ok`` on success and plain-text errors other
 are reported verbatim; a revoked hook or archived channel stops the sink for the process.
 
 Settings (``[sinks.slack]``): ``url``, ``display_name``, ``min_interval`` (default 1 s), and
-every :class:`tocsin.NetworkSink` setting.
+every :class:`tocsin.delivery.NetworkSink` setting.
 """
 
 from __future__ import annotations

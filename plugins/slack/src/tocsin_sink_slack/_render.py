@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from tocsin import Alert, truncate
+from tocsin import Alert
+from tocsin.delivery import severity_emoji, truncate
 
 __all__ = ["LIMITS", "escape", "render_messages"]
 
@@ -49,7 +50,8 @@ def _alert_blocks(alert: Alert, display_name: str) -> list[dict[str, Any]]:
         if len(shown) < len(items):
             fields.append({"type": "mrkdwn", "text": f"… {len(items) - len(shown)} more"})
         blocks.append({"type": "section", "fields": fields})
-    line = f"{alert.severity.emoji} *{display_name}* · {alert.severity.value} · {alert.host} · {alert.timestamp_text}"
+    emoji = severity_emoji(alert.severity)
+    line = f"{emoji} *{display_name}* · {alert.severity.value} · {alert.host} · {alert.timestamp_text}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(line, LIMITS["section"])}]})
     return blocks
 
@@ -67,7 +69,7 @@ def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, An
             blocks.extend(_alert_blocks(alert, display_name))
         if len(group) == 1:
             a = group[0]
-            fallback = f"{a.severity.emoji} {display_name} {a.severity.value}: {a.title}"
+            fallback = f"{severity_emoji(a.severity)} {display_name} {a.severity.value}: {a.title}"
         else:
             fallback = f"{len(group)} alerts from {display_name}: " + "; ".join(
                 f"{a.severity.value}: {a.title}" for a in group)

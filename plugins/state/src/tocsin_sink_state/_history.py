@@ -36,9 +36,10 @@ class StoreError(TocsinError):
 def store_location(config: Config | None = None) -> tuple[Path, str]:
     """Where the state sink of ``config`` (default: :func:`tocsin.load_config`) keeps its store,
     and its project: what the other functions read when not given a path."""
+    from ._sink import store_path
+
     config = load_config() if config is None else config
-    settings = config.settings_for("state")
-    return settings.get_path("path", settings.state_dir() / "state.db"), config.project
+    return store_path(config.settings_for("state")), config.project
 
 
 @contextlib.contextmanager

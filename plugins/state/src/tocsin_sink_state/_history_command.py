@@ -44,8 +44,9 @@ def _clean(text: str) -> str:
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run ``tocsin history`` with parsed ``args``; returns the exit status."""
-    out = out or sys.stdout
-    err = err or sys.stderr
+    # The tocsin command hands its streams over as args.out and args.err.
+    out = out or getattr(args, "out", None) or sys.stdout
+    err = err or getattr(args, "err", None) or sys.stderr
     config = load_config(getattr(args, "config", None))
     try:
         entries = history(severity=args.severity, since=args.since, grep=args.grep, limit=args.limit, config=config)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from tocsin import Alert, BatchWorker, SinkSettings, hookimpl
 
 from ._store import StateStore
 
-__all__ = ["StateSink"]
+__all__ = ["StateSink", "store_path"]
+
+
+def store_path(settings: SinkSettings) -> Path:
+    """Where the store of these settings is: ``path``, by default ``$XDG_STATE_HOME/tocsin/state.db``."""
+    return settings.get_path("path", settings.state_dir() / "state.db")
 
 
 class StateSink:
@@ -21,7 +27,7 @@ class StateSink:
     """
 
     def __init__(self, settings: SinkSettings) -> None:
-        self.path = settings.get_path("path", settings.state_dir() / "state.db")
+        self.path = store_path(settings)
         self.project = settings.project
         self.history = settings.get_int("history", 1000, minimum=0)
         mode = settings.get_str("write", "background")

@@ -8,7 +8,7 @@ idempotency key), ``webhook-timestamp`` and ``webhook-signature`` (``v1,`` + bas
 HMAC-SHA256 of ``id.timestamp.body``).
 
 Settings (``[sinks.webhook]``): ``url``, ``secret``, ``headers`` (a table; e.g.
-``{Authorization = "Bearer ${TOKEN}"}``), ``batch``, and every :class:`tocsin.NetworkSink`
+``{Authorization = "Bearer ${TOKEN}"}``), ``batch``, and every :class:`tocsin.delivery.NetworkSink`
 setting. Any value may be written ``${ENV_VAR}``.
 """
 

@@ -11,7 +11,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tocsin import Alert, Message, NetworkSink, SinkSettings, register_secret
+from tocsin import Alert, SinkSettings, register_secret
+from tocsin.delivery import Message, NetworkSink
 
 __all__ = ["WebhookSink", "alert_payload", "sign_standard_webhooks"]
 

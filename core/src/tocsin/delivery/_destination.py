@@ -18,14 +18,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._alert import Alert, make_alert
-from ._errors import TransportError
+from .._alert import Alert, make_alert
+from .._errors import TransportError
+from .._log import diagnostic
+from .._redact import redact_url
+from .._version import __version__
+from .._worker import BatchWorker
 from ._http import Response, post
-from ._log import diagnostic
-from ._redact import redact_url
 from ._retry import RetryPolicy, pacing_delay, rate_limit_delay
-from ._version import __version__
-from ._worker import BatchWorker
 
 __all__ = ["Destination", "Message", "Outcome", "Verdict", "classify_response"]
 

@@ -3,7 +3,7 @@
 A network sink only says how alerts look on the wire (:meth:`NetworkSink.render`) and, if its
 service has its own error conventions, how to read an answer (:meth:`NetworkSink.classify`).
 Queueing, coalescing, pacing, retries, timeouts, redaction and the flush at exit come from
-:class:`~tocsin.Destination`, the same for every sink.
+:class:`~tocsin.delivery.Destination`, the same for every sink.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ._alert import Alert
-from ._config import SinkSettings
+from .._alert import Alert
+from .._config import SinkSettings
+from .._hookspecs import hookimpl
+from .._redact import register_secret
 from ._destination import Destination, Message, Verdict, classify_response
-from ._hookspecs import hookimpl
 from ._http import Response
-from ._redact import register_secret
 from ._retry import RetryPolicy
 
 __all__ = ["NetworkSink"]
@@ -76,7 +76,7 @@ class NetworkSink:
         raise NotImplementedError
 
     def classify(self, response: Response) -> Verdict:
-        """Read the service's answer (default: :func:`~tocsin.classify_response`)."""
+        """Read the service's answer (default: :func:`~tocsin.delivery.classify_response`)."""
         return classify_response(response)
 
     def headers(self) -> Mapping[str, str]:

@@ -7,8 +7,8 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
-from ._errors import TocsinError
-from ._version import __version__
+from .._errors import TocsinError
+from .._version import __version__
 
 __all__ = ["NAME_PATTERN", "new_sink"]
 
@@ -51,7 +51,7 @@ def new_sink(name: str, directory: Path | None = None, *, network: bool = False)
         "settings_doc": f'url = "${{{name.upper()}_URL}}"   # keep secrets in the environment\nchannel = "alerts"'
         if network else f'path = "~/.local/state/tocsin/{name}.jsonl"',
     }
-    root = resources.files("tocsin") / "_template"
+    root = resources.files("tocsin.cli") / "_template"
     for variant in ("common", "network" if network else "local"):
         for rel, source in _walk(root / variant):
             rel_out = rel.replace("__package__", values["package"]).removesuffix(".tmpl")

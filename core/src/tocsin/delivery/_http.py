@@ -14,8 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._errors import TransportError
-from ._redact import redact
+from .._errors import TransportError
+from .._redact import redact
 
 if TYPE_CHECKING:
     import urllib3

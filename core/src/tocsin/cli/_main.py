@@ -1,0 +1,277 @@
+"""The ``tocsin`` command: its parser, the built-in commands, and the plugin commands.
+
+Exit status: 0 success; 1 a check failed (``tocsin test``, ``tocsin sinks`` with a sink that
+failed to load); 2 a usage or configuration error. ``tocsin emit`` emits even when the
+configuration has errors (with defaults for what is wrong), because losing the alert of a
+failing cron job to a typo helps nobody; it still exits with 2 so that the typo is noticed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .._discovery import COMMANDS_GROUP, find_entry_points
+
+if TYPE_CHECKING:
+    from .._config import Config
+    from .._emitter import Emitter
+
+__all__ = ["main"]
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """``--config`` and ``--quiet``, accepted before the command and after it. On the commands'
+    parsers the defaults are suppressed, so that an option given before the command survives."""
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+    parser.add_argument("--config", metavar="PATH", help="configuration file (default: $TOCSIN_CONFIG, "
+                        "./tocsin.toml, $XDG_CONFIG_HOME/tocsin/config.toml)", **({"default": None} | default))
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing unless something failed "
+                        "(also TOCSIN_QUIET=1)", **default)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds >= 0, got {text!r}")
+    return value
+
+
+def _parser(err: TextIO) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tocsin", description="Raise operational alerts through tocsin's sinks.")
+    _global_options(parser, suppress=False)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    emit = sub.add_parser("emit", help="emit one alert and wait for the sinks to hand it over")
+    emit.add_argument("severity", help="info, warning or critical (anything else is info)")
+    emit.add_argument("title")
+    emit.add_argument("message")
+    emit.add_argument("--context", "-c", action="append", default=[], metavar="KEY=VALUE",
+                      help="a context entry; VALUE is parsed as JSON when it is valid JSON (repeatable)")
+    emit.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                      help="how long to wait for delivery (default: flush_timeout, 10 s)")
+    emit.set_defaults(func=_emit)
+
+    sinks = sub.add_parser("sinks", help="list discovered sinks: enabled, loaded, and why not")
+    sinks.add_argument("--json", action="store_true", help="machine-readable output")
+    sinks.set_defaults(func=_sinks)
+
+    test = sub.add_parser("test", help="send a test alert through each enabled sink and report")
+    test.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS")
+    test.add_argument("--json", action="store_true", help="machine-readable output")
+    test.set_defaults(func=_test)
+
+    new = sub.add_parser("new-sink", help="create a ready-to-publish tocsin-sink-NAME package")
+    new.add_argument("name", help="the sink's name: lower-case letters, digits and _")
+    new.add_argument("--dir", metavar="PATH", help="where to create it (default ./tocsin-sink-NAME)")
+    new.add_argument("--network", action="store_true", help="start from the delivery engine (a webhook-style sink)")
+    new.set_defaults(func=_new_sink)
+
+    _add_plugin_commands(sub, err)
+    for command in sub.choices.values():
+        _global_options(command, suppress=True)
+    return parser
+
+
+def _add_plugin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], err: TextIO) -> None:
+    """Let each ``tocsin.commands`` entry point add its subcommands; one that fails is reported
+    and left out, and every other command still works."""
+    try:
+        entry_points = find_entry_points(COMMANDS_GROUP)
+    except Exception as exc:  # broken metadata of some unrelated distribution
+        err.write(f"tocsin: could not list command plugins: {type(exc).__name__}: {exc}\n")
+        return
+    for ep in entry_points:
+        before = dict(sub.choices)
+        try:
+            register: Any = ep.load()
+            register(sub)
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException as exc:  # SystemExit at import included: one plugin never stops the CLI
+            # Take back whatever it half-registered, so that no broken command is offered.
+            for name in set(sub.choices) - set(before):
+                del sub.choices[name]
+            sub._choices_actions[:] = [a for a in sub._choices_actions if a.dest in sub.choices]
+            from .._redact import redact
+
+            err.write(redact(f"tocsin: command plugin {ep.name!r} ({ep.distribution or ep.value}) failed to load: "
+                             f"{type(exc).__name__}: {exc}") + "\n")
+
+
+def _configure_logging(quiet: bool) -> None:
+    # The CLI is an application, so it may configure structlog (the library never does):
+    # diagnostics go to stderr, keeping stdout for the command's own output.
+    import logging
+
+    import structlog
+
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR if quiet else logging.NOTSET),
+    )
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = _parser(err)
+    args = parser.parse_args(argv)
+    if args.version:
+        from .._version import __version__
+
+        out.write(f"tocsin {__version__}\n")
+        return 0
+    if args.command is None:
+        parser.print_help(out)
+        return 2
+    # Every command writes its output to args.out and its messages to args.err.
+    args.out, args.err = out, err
+    args.quiet = bool(args.quiet) or os.environ.get("TOCSIN_QUIET", "").strip() not in ("", "0")
+    _configure_logging(args.quiet)
+    status: int = args.func(args)
+    return status
+
+
+# -- built-in commands ------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from .._config import load_config
+
+    return load_config(args.config)
+
+
+def _context(pairs: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """The ``--context`` pairs as a dict, and the pairs that are not ``KEY=VALUE``."""
+    out: dict[str, Any] = {}
+    bad = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            bad.append(pair)
+            continue
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out, bad
+
+
+def _report_problems(config: Config, err: TextIO) -> bool:
+    from .._redact import redact
+
+    for problem in config.problems:
+        err.write(f"tocsin: config {problem.level}: {redact(str(problem))}\n")
+    return bool(config.errors)
+
+
+def _emit(args: argparse.Namespace) -> int:
+    from .._emitter import Emitter
+
+    config = _config(args)
+    context, bad = _context(args.context)
+    if bad:
+        # The alert of a failing cron job matters more than the typo: emit it, keep the
+        # malformed pairs in the context, and exit 2 so that the typo is noticed.
+        context["unparsed_context"] = bad
+    emitter = Emitter(config)
+    bad_config = _report_problems(config, args.err)
+    for pair in bad:
+        args.err.write(f"tocsin: --context {pair!r}: expected KEY=VALUE (kept as unparsed_context)\n")
+    emitter.emit(args.severity, args.title, args.message, context)
+    if not emitter.close(args.timeout):
+        args.err.write("tocsin: some sinks did not hand the alert over in time (see the log above)\n")
+    return 2 if bad_config or bad else 0
+
+
+def _with_emitter(args: argparse.Namespace, command: Any) -> int:
+    from .._emitter import Emitter
+
+    config = _config(args)
+    emitter = Emitter(config)
+    try:
+        bad_config = _report_problems(config, args.err)
+        status: int = command(emitter, args)
+    finally:
+        emitter.close(0)
+    return 2 if bad_config else status
+
+
+def _sinks(args: argparse.Namespace) -> int:
+    return _with_emitter(args, _list_sinks)
+
+
+def _list_sinks(emitter: Emitter, args: argparse.Namespace) -> int:
+    from .._redact import redact
+
+    rows = []
+    for record in emitter.sinks():
+        row = record.to_dict()
+        row["status"] = emitter.sink_status(record.name) if record.loaded else {}
+        rows.append(row)
+    failed = any(row["enabled"] and row["error"] for row in rows)
+    if args.json:
+        args.out.write(redact(json.dumps(rows, indent=2, default=str)) + "\n")
+        return 1 if failed else 0
+    if not rows:
+        args.out.write("no sinks installed (pip install tocsin-sink-file tocsin-sink-state, ...)\n")
+        return 0
+    for row in rows:
+        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "(given directly)"
+        if not row["enabled"]:
+            state = f"disabled: {row['reason']}"
+        elif row["error"]:
+            state = f"FAILED: {row['error']}"
+        elif row["status"].get("configured") is False:
+            state = "loaded, not configured"
+        else:
+            state = f"loaded ({row['reason']})"
+        target = row["status"].get("target")
+        line = f"{row['name']:<10} {dist:<28} {state}"
+        if target:
+            line += f"\n{'':<10} -> {target}"
+        args.out.write(redact(line) + "\n")
+    return 1 if failed else 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    return _with_emitter(args, _run_checks)
+
+
+def _run_checks(emitter: Emitter, args: argparse.Namespace) -> int:
+    from .._redact import redact
+
+    checks = emitter.check_sinks(args.timeout)
+    if args.json:
+        args.out.write(redact(json.dumps([c.to_dict() for c in checks], indent=2)) + "\n")
+    else:
+        if not checks:
+            args.out.write("no sinks enabled\n")
+        for check in checks:
+            args.out.write(redact(f"{check.name:<10} {'ok    ' if check.ok else 'FAILED'} {check.detail}") + "\n")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def _new_sink(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .._errors import TocsinError
+    from ._scaffold import new_sink
+
+    try:
+        path = new_sink(args.name, Path(args.dir) if args.dir else None, network=args.network)
+    except TocsinError as exc:
+        args.err.write(f"tocsin: {exc}\n")
+        return 2
+    args.out.write(f"created {path}\n  cd {path} && python -m venv .venv && .venv/bin/pip install -e '.[test]'"
+               " && .venv/bin/python -m pytest\n")
+    return 0

@@ -1,0 +1,81 @@
+"""``tocsin last``: the last alert of each severity, contributed to the ``tocsin`` command.
+
+Registered through the ``tocsin.commands`` entry-point group. It only reads: a store that does
+not exist is reported, never created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import tocsin
+
+from ._sink import store_path
+
+__all__ = ["read_last", "register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``tocsin last`` (the ``tocsin.commands`` entry point of this distribution)."""
+    last = subparsers.add_parser("last", help="the last alert of each severity, from the state store")
+    last.add_argument("--json", action="store_true", help="an object keyed by severity")
+    last.set_defaults(func=_last)
+
+
+def read_last(path: Path, project: str) -> dict[str, dict[str, Any]]:
+    """The last alert of each severity of ``project`` in the store at ``path``, read-only.
+
+    Raises ``FileNotFoundError`` when there is no store there, ``sqlite3.Error`` when the file
+    is not a readable store.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(str(path))
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT severity, value FROM state WHERE project = ?", (project,)).fetchall()
+    finally:
+        db.close()
+    return {severity: json.loads(value) for severity, value in rows}
+
+
+def _projects(path: Path) -> list[str]:
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return [row[0] for row in db.execute("SELECT DISTINCT project FROM state ORDER BY project")]
+    finally:
+        db.close()
+
+
+def _last(args: argparse.Namespace) -> int:
+    config = tocsin.load_config(args.config)
+    for problem in config.problems:
+        args.err.write(f"tocsin: config {problem.level}: {tocsin.redact(str(problem))}\n")
+    enabled, reason = config.sink_enabled("state")
+    if not enabled:
+        args.err.write(f"tocsin: note: the state sink is {reason}; showing what its store holds\n")
+    path = store_path(config.settings_for("state"))
+    try:
+        last = read_last(path, config.project)
+    except FileNotFoundError:
+        args.err.write(f"tocsin: no state store at {path}: no alert has been recorded there yet\n")
+        return 1
+    except sqlite3.Error as exc:
+        args.err.write(f"tocsin: {path} is not a readable state store: {exc}\n")
+        return 1
+    if args.json:
+        args.out.write(json.dumps(last, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    if not last:
+        others = [p for p in _projects(path) if p != config.project]
+        hint = f"; it holds alerts of project {', '.join(others)}" if others else ""
+        args.out.write(f"no alerts recorded yet for project {config.project!r} in {path}{hint}\n")
+        return 0
+    for severity in ("critical", "warning", "info"):
+        if severity in last:
+            a = last[severity]
+            args.out.write(f"{severity:<9} {a['timestamp']}  {a['title']}: {a['message']}\n")
+    return 0
