@@ -205,19 +205,8 @@ def test_hostile_parameters_never_break_the_server(store: Path, serve: Any, http
 
 # -- the command -------------------------------------------------------------------------
 
-RUNNER = """
-import argparse, sys
-from tocsin_dashboard._command import register
-parser = argparse.ArgumentParser(prog="tocsin")
-parser.add_argument("--config")
-register(parser.add_subparsers(dest="command"))
-args = parser.parse_args(sys.argv[1:])
-sys.exit(args.func(args))
-"""
-
-
 def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-c", RUNNER, "serve", "--host", "0.0.0.0", "--port", "0"],
+    done = subprocess.run([sys.executable, "-m", "tocsin", "serve", "--host", "0.0.0.0", "--port", "0"],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert done.returncode == 2
@@ -228,7 +217,7 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
 def test_serve_runs_answers_and_says_where(tmp_path: Path, store: Path, http: Http) -> None:
     config = tmp_path / "tocsin.toml"
     config.write_text(f'[sinks.state]\npath = "{store}"\n')
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, "--config", str(config), "serve", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "tocsin", "--config", str(config), "serve", "--port", "0",
                              "--token", "t0ken-for-test"],
                             stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path,
                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})

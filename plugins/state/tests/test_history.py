@@ -8,7 +8,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -212,21 +211,11 @@ def test_parse_since_rejects_nonsense_with_a_value_error_only(text: str) -> None
 
 # -- the command, in a real process ---------------------------------------------------------
 
-RUNNER = textwrap.dedent("""
-    import argparse, sys
-    from tocsin_sink_state._history_command import register
-    parser = argparse.ArgumentParser(prog="tocsin")
-    parser.add_argument("--config")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(sys.argv[1:])
-    sys.exit(args.func(args))
-""")
-
-
 def run_history(tmp_path: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "tocsin.toml"
     config.write_text(f'[tocsin]\nproject = "atocore"\n[sinks.state]\npath = {json.dumps(str(db))}\n')
-    return subprocess.run([sys.executable, "-c", RUNNER, "--config", str(config), "history", *args],
+    # The real command: tocsin's CLI finds "history" through the tocsin.commands entry point.
+    return subprocess.run([sys.executable, "-m", "tocsin", "--config", str(config), "history", *args],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False)
 
 
