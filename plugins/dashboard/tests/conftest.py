@@ -18,7 +18,6 @@ from tocsin._alert import make_alert
 from tocsin_dashboard import Dashboard, DashboardServer, make_server
 from tocsin_sink_state import StateSink, StateStore
 
-NOW = dt.datetime.now(dt.timezone.utc)
 SLACK_URL = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
 PRIVATE_URL = "https://alerts.internal.example/hook/s3cr3t-path-token"
 
@@ -33,8 +32,9 @@ class BrokenSink:
 def record(path: Path, *alerts: tuple[str, str, str, float], project: str = "atocore") -> None:
     """Write alerts (severity, title, message, seconds ago) to the store at ``path``."""
     store = StateStore(path)
+    now = dt.datetime.now(dt.timezone.utc)  # not at import: a full run reaches this minutes later
     store.write(project, [dataclasses.replace(make_alert(sev, title, msg, {"i": i}),
-                                              timestamp=NOW - dt.timedelta(seconds=ago))
+                                              timestamp=now - dt.timedelta(seconds=ago))
                           for i, (sev, title, msg, ago) in enumerate(alerts)])
     store.close()
 
