@@ -233,4 +233,5 @@ def test_serve_runs_answers_and_says_where(tmp_path: Path, store: Path, http: Ht
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err  # SIGTERM stops it cleanly
     assert "t0ken-for-test" not in out + err + line

@@ -1,6 +1,6 @@
 """``tocsin serve``: run the dashboard (a ``tocsin.commands`` plugin).
 
-Exit status: 0 after Ctrl-C; 2 a refused or impossible address (non-loopback without a token,
+Exit status: 0 after Ctrl-C or SIGTERM; 2 a refused or impossible address (non-loopback without a token,
 port in use).
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from typing import Any, TextIO
 
 from tocsin import load_config, redact
@@ -58,11 +60,20 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
             err.write(f"tocsin serve: listening beyond loopback on {redact(args.host)}; traffic is plain HTTP, "
                       "put it behind TLS if it crosses a network you do not trust\n")
     err.flush()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # leave serve_forever the same way as Ctrl-C: close, exit 0
+
+    # A service manager stops it with SIGTERM (signal handlers belong to the main thread only).
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if main else None
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
         server.server_close()
         server.dashboard.close()
     return 0
