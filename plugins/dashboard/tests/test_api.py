@@ -235,3 +235,21 @@ def test_serve_runs_answers_and_says_where(tmp_path: Path, store: Path, http: Ht
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err  # SIGTERM stops it cleanly
     assert "t0ken-for-test" not in out + err + line
+
+
+def test_a_bug_is_a_json_500_without_a_traceback(store: Path, http: Http) -> None:
+    from tocsin import Config
+    from tocsin_dashboard import Dashboard
+
+    class Buggy(Dashboard):
+        def sinks(self) -> dict[str, Any]:
+            raise KeyError("secret-looking detail")
+
+    server = make_server("127.0.0.1", 0, dashboard=Buggy(Config(environ={}, sinks={"state": {"path": str(store)}})))
+    server.start()
+    try:
+        answer = http(server.url, "/api/sinks")
+    finally:
+        server.close()
+    assert answer.status == 500
+    assert answer.json() == {"error": "internal error (KeyError); see the server's log"}

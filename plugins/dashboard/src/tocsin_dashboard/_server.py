@@ -24,8 +24,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+import structlog
+
 from tocsin import Config, Emitter, TocsinError, load_config, redact, redact_url
-from tocsin._log import diagnostic
 from tocsin_sink_state import StoreError, count_history, history, last, severity_counts, store_location
 
 __all__ = ["DEFAULT_PORT", "Dashboard", "DashboardServer", "InsecureBindError", "is_loopback", "make_server"]
@@ -34,6 +35,7 @@ DEFAULT_PORT: Final = 8765
 """Not 8100: that is the default port of the seed's AtoCore API."""
 
 _PAGE_SIZE_MAX: Final = 500
+_log = structlog.get_logger("tocsin.dashboard")
 _LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 _URL: Final = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 
@@ -275,8 +277,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             self._route()
         except Exception as exc:  # a bug must answer 500, never a traceback page
-            diagnostic("error", "tocsin.dashboard_failed", path=self.path.split("?")[0],
-                       error=f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):  # a broken logging setup must not stop the answer
+                _log.error("tocsin.dashboard_failed", path=redact(self.path.split("?")[0]),
+                           error=redact(f"{type(exc).__name__}: {exc}"))
             with contextlib.suppress(Exception):
                 self._json(500, {"error": f"internal error ({type(exc).__name__}); see the server's log"})
 
