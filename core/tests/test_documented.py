@@ -11,6 +11,7 @@ import pytest
 import tocsin
 import tocsin.cli
 import tocsin.delivery
+import tocsin.logging
 import tocsin.testing
 import tocsin.testing.contract
 import tocsin.testing.fixtures
@@ -26,6 +27,7 @@ def documented_names(*files: str) -> set[str]:
 
 PUBLIC = [(tocsin, n) for n in tocsin.__all__] + [(tocsin.testing, n) for n in tocsin.testing.__all__] + [
     (tocsin.delivery, n) for n in tocsin.delivery.__all__] + [(tocsin.cli, n) for n in tocsin.cli.__all__] + [
+    (tocsin.logging, n) for n in tocsin.logging.__all__] + [
     (tocsin.testing.contract, n) for n in tocsin.testing.contract.__all__] + [
     (tocsin.testing.fixtures, n) for n in tocsin.testing.fixtures.__all__]
 

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS history (
     title TEXT NOT NULL,
     message TEXT NOT NULL,
     timestamp TEXT NOT NULL,
-    context TEXT NOT NULL
+    context TEXT NOT NULL,
+    host TEXT NOT NULL DEFAULT ''  -- added after 0.1.0: _migrate() adds it to older stores
 );
 """
 
@@ -51,14 +52,14 @@ WHERE excluded.updated_at >= state.updated_at
 """
 
 
-# 140 rows x 7 columns = 980 parameters: under the 999 that SQLite before 3.32 allows.
-_ROWS_PER_INSERT: Final = 140
+# 120 rows x 8 columns = 960 parameters: under the 999 that SQLite before 3.32 allows.
+_ROWS_PER_INSERT: Final = 120
 
 
 @functools.lru_cache(maxsize=8)
 def _insert_history(rows: int) -> str:
-    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * rows)
-    return f"INSERT INTO history (id, project, severity, title, message, timestamp, context) VALUES {values}"  # noqa: S608 - placeholders only
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return f"INSERT INTO history (id, project, severity, title, message, timestamp, context, host) VALUES {values}"  # noqa: S608 - placeholders only
 
 
 def retry_locked(action: Callable[[], _T], attempts: int = 8, first_wait: float = 0.05) -> _T:
@@ -104,6 +105,7 @@ class StateStore:
         # NORMAL in WAL mode: durable across process crashes; a power cut may lose the last commits.
         self._db.execute("PRAGMA synchronous=NORMAL")
         retry_locked(lambda: self._db.executescript(_SCHEMA))
+        retry_locked(self._migrate)
         # The file this connection writes to, to notice when the path no longer names it.
         self._ident = self._identity()
 
@@ -140,6 +142,16 @@ class StateStore:
         if why is not None:
             self._reopen(why)
 
+    def _migrate(self) -> None:
+        """Add the columns that later versions added to a store created before them."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(history)")}
+        if "host" not in columns:
+            try:
+                self._db.execute("ALTER TABLE history ADD COLUMN host TEXT NOT NULL DEFAULT ''")
+            except sqlite3.OperationalError as exc:
+                if "duplicate column" not in str(exc):  # another process added it first
+                    raise
+
     def write(self, project: str, alerts: Sequence[Alert]) -> None:
         """Record ``alerts`` in one transaction."""
         # Only the newest alert of each severity in the batch can become the "last" one: build
@@ -153,7 +165,7 @@ class StateStore:
                 newest[severity] = alert
             if self.history:
                 history_rows.append((alert.id, project, severity, alert.title, alert.message[:4000],
-                                     alert.timestamp.isoformat(), alert.context_json))
+                                     alert.timestamp.isoformat(), alert.context_json, alert.host))
         state_rows = []
         for severity, alert in newest.items():
             head = json.dumps(
