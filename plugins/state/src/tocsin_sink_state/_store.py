@@ -35,9 +35,16 @@ CREATE TABLE IF NOT EXISTS history (
     title TEXT NOT NULL,
     message TEXT NOT NULL,
     timestamp TEXT NOT NULL,
-    context TEXT NOT NULL
+    context TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'firing',   -- 'resolved' for tocsin.resolve_alert
+    repeats INTEGER NOT NULL DEFAULT 0       -- alerts of its group held back before it
 );
 """
+# Columns added after the first release: a store created before gets them (additive only).
+_MIGRATIONS: Final = (
+    ("history", "status", "ALTER TABLE history ADD COLUMN status TEXT NOT NULL DEFAULT 'firing'"),
+    ("history", "repeats", "ALTER TABLE history ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0"),
+)
 
 # A later alert may reach the store first (another process, another writer's batch): the
 # newest timestamp wins, whatever the order of arrival.
@@ -48,14 +55,15 @@ WHERE excluded.updated_at >= state.updated_at
 """
 
 
-# 140 rows x 7 columns = 980 parameters: under the 999 that SQLite before 3.32 allows.
-_ROWS_PER_INSERT: Final = 140
+# 110 rows x 9 columns = 990 parameters: under the 999 that SQLite before 3.32 allows.
+_ROWS_PER_INSERT: Final = 110
 
 
 @functools.lru_cache(maxsize=8)
 def _insert_history(rows: int) -> str:
-    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * rows)
-    return f"INSERT INTO history (id, project, severity, title, message, timestamp, context) VALUES {values}"  # noqa: S608 - placeholders only
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return ("INSERT INTO history (id, project, severity, title, message, timestamp, context, status, repeats)"  # noqa: S608 - placeholders only
+            f" VALUES {values}")
 
 
 def retry_locked(action: Callable[[], _T], attempts: int = 8, first_wait: float = 0.05) -> _T:
@@ -94,6 +102,17 @@ class StateStore:
         # NORMAL in WAL mode: durable across process crashes; a power cut may lose the last commits.
         self._db.execute("PRAGMA synchronous=NORMAL")
         retry_locked(lambda: self._db.executescript(_SCHEMA))
+        retry_locked(self._migrate)
+
+    def _migrate(self) -> None:
+        for table, column, statement in _MIGRATIONS:
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}  # noqa: S608 - constant names
+            if column not in columns:
+                try:
+                    self._db.execute(statement)
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def write(self, project: str, alerts: Sequence[Alert]) -> None:
         """Record ``alerts`` in one transaction."""
@@ -108,19 +127,22 @@ class StateStore:
                 newest[severity] = alert
             if self.history:
                 history_rows.append((alert.id, project, severity, alert.title, alert.message[:4000],
-                                     alert.timestamp.isoformat(), alert.context_json))
+                                     alert.timestamp.isoformat(), alert.context_json, alert.status, alert.repeats))
         state_rows = []
         for severity, alert in newest.items():
-            head = json.dumps(
-                {"title": alert.title, "message": alert.message[:MESSAGE_LIMIT], "timestamp": alert.timestamp_text,
-                 "id": alert.id},
-                ensure_ascii=False,
-            )
+            fields: dict[str, Any] = {"title": alert.title, "message": alert.message[:MESSAGE_LIMIT],
+                                      "timestamp": alert.timestamp_text, "id": alert.id}
+            # The seed's keys for a firing alert; a resolve or a count says so, additively.
+            if alert.resolved:
+                fields["status"] = alert.status
+            if alert.repeats:
+                fields["repeats"] = alert.repeats
+            head = json.dumps(fields, ensure_ascii=False)
             value = f'{head[:-1]}, "context": {alert.context_json}}}'
             state_rows.append((state_key(project, severity), project, severity, value, alert.timestamp.isoformat()))
         retry_locked(lambda: self._commit(state_rows, history_rows))
 
-    def _commit(self, state_rows: Sequence[tuple[str, ...]], history_rows: Sequence[tuple[str, ...]]) -> None:
+    def _commit(self, state_rows: Sequence[tuple[str, ...]], history_rows: Sequence[tuple[object, ...]]) -> None:
         with self._transaction():
             self._db.executemany(_UPSERT, state_rows)
             # One multi-row INSERT per chunk rather than executemany: each statement step
@@ -154,12 +176,12 @@ class StateStore:
     def recent(self, project: str, limit: int = 20) -> list[dict[str, Any]]:
         """The newest ``limit`` alerts of the history, newest first."""
         rows = self._db.execute(
-            "SELECT id, severity, title, message, timestamp, context FROM history"
+            "SELECT id, severity, title, message, timestamp, context, status, repeats FROM history"
             " WHERE project = ? ORDER BY seq DESC LIMIT ?",
             (project, limit),
         ).fetchall()
-        keys = ("id", "severity", "title", "message", "timestamp", "context")
-        return [dict(zip(keys, (*row[:5], json.loads(row[5])), strict=True)) for row in rows]
+        keys = ("id", "severity", "title", "message", "timestamp", "context", "status", "repeats")
+        return [dict(zip(keys, (*row[:5], json.loads(row[5]), *row[6:]), strict=True)) for row in rows]
 
     def count_history(self) -> int:
         """How many alerts the history holds."""
