@@ -115,7 +115,7 @@ class SinkSettings(Mapping[str, Any]):
         source: str = "<defaults>",
         environ: Mapping[str, str] | None = None,
         problems: list[ConfigProblem] | None = None,
-        type: str | None = None,  # noqa: A002 - the TOML key's name
+        type: str | None = None,
     ) -> None:
         self.name = name
         """The instance's name: the NAME of ``[sinks.NAME]`` (the sink's entry-point name for
@@ -300,7 +300,7 @@ class Config:
         """The problems that are errors (not warnings)."""
         return [p for p in self.problems if p.level == "error"]
 
-    def sink_enabled(self, name: str, type: str | None = None) -> tuple[bool, str]:  # noqa: A002 - the TOML key
+    def sink_enabled(self, name: str, type: str | None = None) -> tuple[bool, str]:
         """Whether sink instance ``name`` (of plugin ``type``) is to be loaded, and why.
 
         ``enable`` and ``disable`` list instance names or plugin names: a plugin's name stands
@@ -319,7 +319,7 @@ class Config:
         kind = table.get("type") if table is not None else None
         return kind.strip() if isinstance(kind, str) and kind.strip() else name
 
-    def instances_of(self, type: str) -> list[str]:  # noqa: A002 - the TOML key
+    def instances_of(self, type: str) -> list[str]:
         """The instances of plugin ``type``: every ``[sinks.NAME]`` table that runs it (the one
         named after the plugin first); when there is none, its default instance, ``type``."""
         names = sorted(n for n in self.sinks if self.instance_type(n) == type)
@@ -367,6 +367,7 @@ class Config:
                     continue
                 self.problems.append(ConfigProblem(source, f"sinks.{name}.type", message))
                 unknown[name] = message
+                instances.add(name)  # an instance all the same (listed as failed): enable may name it
             elif name in known:
                 instances.add(name)
             else:

@@ -35,7 +35,7 @@ from ._discovery import PluginEntryPoint
 from ._errors import SinkError
 from ._hookspecs import PROJECT_NAME, SinkSpec
 from ._log import diagnostic
-from ._matchers import MatcherError, Route, parse_matchers
+from ._matchers import Matcher, MatcherError, Route, parse_matchers
 from ._repeat import RepeatFilter, installing, repeat_store_path
 from ._severity import Severity
 from ._status import SinkStatus
@@ -214,7 +214,7 @@ class SinkRegistry:
         record.send_resolved = settings.get_bool("send_resolved", True)
         record.repeat_interval = settings.get_duration("repeat_interval", 0.0)
         record.group_by = settings.get_str_list("group_by", DEFAULT_GROUP_BY)
-        matchers = ()
+        matchers: tuple[Matcher, ...] = ()
         if "matchers" in settings:
             try:
                 matchers = parse_matchers(settings["matchers"])

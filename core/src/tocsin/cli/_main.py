@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._discovery import COMMANDS_GROUP, find_entry_points
+from . import _resolve
 
 if TYPE_CHECKING:
     from .._config import Config
@@ -74,6 +75,7 @@ def _parser(err: TextIO) -> argparse.ArgumentParser:
     new.add_argument("--network", action="store_true", help="start from the delivery engine (a webhook-style sink)")
     new.set_defaults(func=_new_sink)
 
+    _resolve.register(sub)  # tocsin resolve TITLE [MSG] (issue 10)
     _add_plugin_commands(sub, err)
     for command in sub.choices.values():
         _global_options(command, suppress=True)
@@ -226,7 +228,8 @@ def _list_sinks(emitter: Emitter, args: argparse.Namespace) -> int:
         args.out.write("no sinks installed (pip install tocsin-sink-file tocsin-sink-state, ...)\n")
         return 0
     for row in rows:
-        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "(given directly)"
+        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else (
+            "(given directly)" if row["value"] else "-")
         if not row["enabled"]:
             state = f"disabled: {row['reason']}"
         elif row["error"]:
@@ -236,7 +239,8 @@ def _list_sinks(emitter: Emitter, args: argparse.Namespace) -> int:
         else:
             state = f"loaded ({row['reason']})"
         target = row["status"].get("target")
-        line = f"{row['name']:<10} {dist:<28} {state}"
+        name = row["name"] if row["type"] == row["name"] else f"{row['name']} ({row['type']})"
+        line = f"{name:<10} {dist:<28} {state}"
         if target:
             line += f"\n{'':<10} -> {target}"
         args.out.write(redact(line) + "\n")

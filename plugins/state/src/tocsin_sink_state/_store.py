@@ -106,7 +106,7 @@ class StateStore:
 
     def _migrate(self) -> None:
         for table, column, statement in _MIGRATIONS:
-            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}  # noqa: S608 - constant names
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if column not in columns:
                 try:
                     self._db.execute(statement)
