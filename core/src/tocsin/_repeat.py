@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS repeats (
     severity TEXT NOT NULL,        -- '' when group_by has no severity
     last_sent REAL NOT NULL,       -- epoch seconds of the alert last let through
     suppressed INTEGER NOT NULL DEFAULT 0,
+    expired INTEGER NOT NULL DEFAULT 0, -- 1: let the next one through whatever the time (expire())
     PRIMARY KEY (instance, key, severity)
 );
 CREATE TABLE IF NOT EXISTS fired (
@@ -150,7 +151,7 @@ class RepeatStore:
         count: for operators and tests. Returns how many groups were expired."""
         with self.transaction() as db:
             where, args = ("WHERE instance = ?", (instance,)) if instance is not None else ("", ())
-            cursor = db.execute(f"UPDATE repeats SET last_sent = 0 {where}", args)  # noqa: S608 - fixed text
+            cursor = db.execute(f"UPDATE repeats SET expired = 1 {where}", args)  # noqa: S608 - fixed text
             return cursor.rowcount
 
     def counts(self, instance: str) -> dict[tuple[str, str], int]:
@@ -245,9 +246,10 @@ class RepeatFilter:
             "INSERT INTO fired (project, title, severity, at) VALUES (?, ?, ?, ?) ON CONFLICT(project, title)"
             " DO UPDATE SET severity = excluded.severity, at = excluded.at WHERE excluded.at >= fired.at",
             (self.project, alert.title, alert.severity.value, at))
-        row = db.execute("SELECT last_sent, suppressed FROM repeats WHERE instance = ? AND key = ? AND severity = ?",
-                         (self.instance, key, severity)).fetchone()
-        if row is not None and at - row[0] < self.interval:
+        row = db.execute(
+            "SELECT last_sent, suppressed, expired FROM repeats WHERE instance = ? AND key = ? AND severity = ?",
+            (self.instance, key, severity)).fetchone()
+        if row is not None and not row[2] and at - row[0] < self.interval:
             # Also when `at` is older than last_sent (an older alert delivered later): the group
             # was just sent, so this one is a repeat.
             db.execute("UPDATE repeats SET suppressed = suppressed + 1 WHERE instance = ? AND key = ? AND severity = ?",
@@ -255,11 +257,12 @@ class RepeatFilter:
             return None
         db.execute(
             "INSERT INTO repeats (instance, key, severity, last_sent, suppressed) VALUES (?, ?, ?, ?, 0)"
-            " ON CONFLICT(instance, key, severity) DO UPDATE SET last_sent = excluded.last_sent, suppressed = 0",
+            " ON CONFLICT(instance, key, severity) DO UPDATE SET last_sent = excluded.last_sent, suppressed = 0,"
+            " expired = 0",
             (self.instance, key, severity, at))
         if row is None or not row[1]:
             return alert
-        return dataclasses.replace(alert, repeats=int(row[1]), repeats_since=_utc(row[0]) if row[0] else None)
+        return dataclasses.replace(alert, repeats=int(row[1]), repeats_since=_utc(row[0]))
 
     def _prune(self, db: sqlite3.Connection, now: float) -> None:
         # Once per process and instance: groups whose interval is over and that hold no count

@@ -97,10 +97,13 @@ def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, An
             else:
                 content = f"{severity_emoji(a.severity)} **{display_name} {a.severity.value}**: {a.title}"
         else:
-            top = max(a.severity for a in group)
-            counts = Counter(a.severity for a in group)
-            summary = ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, reverse=True))
-            content = f"{severity_emoji(top)} **{display_name}**: {len(group)} alerts ({summary})"
+            firing = [a for a in group if not a.resolved]
+            emoji = severity_emoji(max(a.severity for a in firing)) if firing else RESOLVED_EMOJI
+            counts = Counter(a.severity for a in firing)
+            parts = [f"{counts[s]} {s.value}" for s in sorted(counts, reverse=True)]
+            if len(firing) < len(group):
+                parts.append(f"{len(group) - len(firing)} resolved")
+            content = f"{emoji} **{display_name}**: {len(group)} alerts ({', '.join(parts)})"
         payloads.append({
             "content": _fit(content, LIMITS["content"]),
             "embeds": embeds,
