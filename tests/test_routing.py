@@ -263,8 +263,12 @@ type = "webhok"
     result = run_cli(tmp_path, "sinks", toml=toml)
     assert result.returncode == 2, result.stderr  # configuration errors
     assert "oncall (webhook)" in result.stdout
-    assert "broken (webhook)" in result.stdout and "FAILED: invalid matchers" in result.stdout
-    assert "typo (webhok)" in result.stdout and "unknown sink type 'webhok'; did you mean 'webhook'?" in result.stdout
-    assert "sinks.broken.matchers" in result.stderr and "sinks.typo.type" in result.stderr
+    assert "broken (webhook)" in result.stdout
+    assert "FAILED: invalid matchers" in result.stdout
+    assert "typo (webhok)" in result.stdout
+    assert "unknown sink type 'webhok'; did you mean 'webhook'?" in result.stdout
+    assert "sinks.broken.matchers" in result.stderr
+    assert "sinks.typo.type" in result.stderr
     test = run_cli(tmp_path, "test", "--timeout", "1", toml=toml)
-    assert "broken" in test.stdout and "FAILED" in test.stdout
+    assert "broken" in test.stdout
+    assert "FAILED" in test.stdout

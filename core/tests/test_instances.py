@@ -33,7 +33,8 @@ def test_two_instances_of_one_plugin_each_with_its_own_settings(make_emitter: Ma
     assert {(r.name, r.type, r.loaded) for r in emitter.sinks()} == {("ops", "rec", True), ("pager", "rec", True)}
     ops, pager = recorder(emitter, "ops"), recorder(emitter, "pager")
     assert ops is not pager
-    assert ops.settings is not None and (ops.settings.name, ops.settings.type) == ("ops", "rec")
+    assert ops.settings is not None
+    assert (ops.settings.name, ops.settings.type) == ("ops", "rec")
     emitter.emit("warning", "w", "m")
     emitter.emit("critical", "c", "m")
     assert ops.titles == ["w", "c"]
@@ -87,7 +88,8 @@ def test_a_module_like_sink_runs_as_one_instance_only(make_emitter: Make) -> Non
     records = {r.name: r for r in emitter.sinks()}
     assert records["rec"].loaded
     assert not records["second"].loaded
-    assert records["second"].error is not None and "one instance only" in records["second"].error
+    assert records["second"].error is not None
+    assert "one instance only" in records["second"].error
     assert problems(emitter)["sinks.second.type"][0] == "error"
     emitter.emit("info", "once", "m")
     assert shared.titles == ["once"]
@@ -100,8 +102,9 @@ def test_an_unknown_type_is_an_error_naming_the_instance_with_a_suggestion(make_
     assert "unknown sink type 'slak'; did you mean 'slack'?" in message
     record = {r.name: r for r in emitter.sinks()}["oncall"]
     assert (record.type, record.loaded) == ("slak", False)
-    assert record.error is not None and "slak" in record.error
-    with pytest.raises(ConfigError, match="sinks.oncall.type"):
+    assert record.error is not None
+    assert "slak" in record.error
+    with pytest.raises(ConfigError, match=r"sinks\.oncall\.type"):
         Emitter(Config(environ={}, sinks={"oncall": {"type": "slak"}}), sinks={"slack": RecordingSink},
                 discover=False, strict=True)
 
@@ -110,9 +113,12 @@ def test_a_bad_matcher_is_an_error_and_that_instance_receives_nothing(make_emitt
     emitter = make_emitter({"rec": RecordingSink}, sinks={
         "bad": {"type": "rec", "matchers": ["severity=critical", "queue=~(ingest"]}, "good": {"type": "rec"}})
     level, message = problems(emitter)["sinks.bad.matchers"]
-    assert level == "error" and "queue=~(ingest" in message and "receives no alerts" in message
+    assert level == "error"
+    assert "queue=~(ingest" in message
+    assert "receives no alerts" in message
     records = {r.name: r for r in emitter.sinks()}
-    assert not records["bad"].loaded and records["bad"].error is not None
+    assert not records["bad"].loaded
+    assert records["bad"].error is not None
     assert emitter.sink("bad") is None
     emitter.emit("critical", "c", "m", {"queue": "ingest"})
     assert recorder(emitter, "good").titles == ["c"]
@@ -138,7 +144,8 @@ def test_send_resolved_false_keeps_resolves_away(make_emitter: Make) -> None:
                                                           "loud": {"type": "rec"}})
     emitter.emit("critical", "db down", "m")
     resolved = emitter.emit("critical", "db down", "back", status="resolved")
-    assert resolved.status == "resolved" and resolved.resolved
+    assert resolved.status == "resolved"
+    assert resolved.resolved
     assert [a.status for a in recorder(emitter, "loud").alerts] == ["firing", "resolved"]
     assert [a.status for a in recorder(emitter, "quiet").alerts] == ["firing"]
 
@@ -190,9 +197,12 @@ def test_bad_durations(value: object) -> None:
 def test_a_bad_repeat_interval_is_a_problem_and_suppression_stays_off(make_emitter: Make) -> None:
     emitter = make_emitter({"rec": RecordingSink}, sinks={"rec": {"repeat_interval": "soon", "group_by": "title"}})
     found = problems(emitter)
-    assert "sinks.rec.repeat_interval" in found and "sinks.rec.group_by" in found
+    assert "sinks.rec.repeat_interval" in found
+    assert "sinks.rec.group_by" in found
     record = emitter.sinks()[0]
-    assert record.loaded and record.repeat_interval == 0 and record.repeat is None
+    assert record.loaded
+    assert record.repeat_interval == 0
+    assert record.repeat is None
 
 
 def test_log_events_name_the_instance_and_its_type(make_emitter: Make) -> None:

@@ -118,4 +118,5 @@ def test_route_needs_every_matcher_and_honours_send_resolved() -> None:
     resolved = make_alert("critical", "t", "m", {"queue": "ingest"}, status="resolved")
     assert route.accepts(resolved)
     assert not Route(send_resolved=False).accepts(resolved)
-    assert Route().trivial and not Route(send_resolved=False).trivial
+    assert Route().trivial
+    assert not Route(send_resolved=False).trivial

@@ -33,7 +33,8 @@ def test_repeats_within_the_interval_are_held_back_and_counted_then_reported(tmp
     f = flt(tmp_path)
     a = make_alert("critical", "disk full", "m")
     [first] = f.filter([at(a, 0)])
-    assert first.repeats == 0 and first.id == a.id
+    assert first.repeats == 0
+    assert first.id == a.id
     assert f.filter([at(a, 60), at(a, 120)]) == []
     assert f.filter([at(a, 3599)]) == []
     [sent] = f.filter([at(a, 3600)])
@@ -41,7 +42,8 @@ def test_repeats_within_the_interval_are_held_back_and_counted_then_reported(tmp
     assert sent.repeats_since == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     assert sent.repeats_text() == "repeated 3 times since 2026-01-01T00:00:00Z"
     [again] = f.filter([at(a, 7200)])
-    assert again.repeats == 0 and again.repeats_since is None
+    assert again.repeats == 0
+    assert again.repeats_since is None
 
 
 def test_the_first_of_a_batch_goes_and_the_rest_are_counted(tmp_path: Path) -> None:
@@ -69,7 +71,8 @@ def test_a_resolve_passes_reports_the_count_and_resets_the_group(tmp_path: Path)
     # resolve_alert may not know the severity: a resolve ends the group at every severity
     resolve = make_alert("info", "db down", "back", status="resolved")
     [passed] = f.filter([at(resolve, 130)])
-    assert passed.status == "resolved" and passed.repeats == 2
+    assert passed.status == "resolved"
+    assert passed.repeats == 2
     [again] = f.filter([at(resolve, 131)])  # nothing left to reset: passes as it is
     assert again.repeats == 0
     [refired] = f.filter([at(fire, 140)])  # the next firing goes at once, with no count
@@ -98,7 +101,8 @@ def test_the_severity_a_title_last_fired_with_is_remembered(tmp_path: Path) -> N
     f = RepeatFilter("oncall", 60, ("severity", "title"), repeat_store_path(env), "atocore")
     f.filter([at(make_alert("warning", "db down", "m"), 0), at(make_alert("critical", "db down", "m"), 10)])
     found = last_fired_severity(env, "atocore", "db down")
-    assert found is not None and found.value == "critical"
+    assert found is not None
+    assert found.value == "critical"
     assert last_fired_severity(env, "other-project", "db down") is None
 
 
@@ -147,7 +151,8 @@ def test_a_local_sink_with_a_repeat_interval_is_filtered_by_the_registry(tmp_pat
         emitter.emit("warning", "same", "m", status="resolved")
         emitter.emit("warning", "same", "m")
         rec, every = emitter.sink("rec"), emitter.sink("all")
-        assert isinstance(rec, RecordingSink) and isinstance(every, RecordingSink)
+        assert isinstance(rec, RecordingSink)
+        assert isinstance(every, RecordingSink)
         assert [(a.status, a.repeats) for a in rec.alerts] == [("firing", 0), ("resolved", 2), ("firing", 0)]
         assert len(every.alerts) == 5
     assert (tmp_path / "tocsin" / "repeats.db").is_file()
