@@ -120,3 +120,14 @@ def test_route_needs_every_matcher_and_honours_send_resolved() -> None:
     assert not Route(send_resolved=False).accepts(resolved)
     assert Route().trivial
     assert not Route(send_resolved=False).trivial
+
+
+@given(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                 st.text(max_size=10), st.lists(st.integers(), max_size=3)))
+def test_a_context_label_is_spelt_as_json_spells_the_value(value: object) -> None:
+    import json
+
+    alert = make_alert("info", "t", "m", {"k": value})
+    stored = alert.context["k"]  # as normalised (an int beyond 64 bits becomes its text, ...)
+    expected = stored if isinstance(stored, str) else json.dumps(stored, ensure_ascii=False)
+    assert label_value(alert, "k") == expected

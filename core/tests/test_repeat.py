@@ -172,3 +172,12 @@ def test_any_group_by_gives_a_stable_key(tmp_path: Path, group_by: tuple[str, ..
     a, b = make_alert("info", "t", "m", {"queue": 1}), make_alert("info", "t", "m", {"queue": 1})
     assert f.key(a) == f.key(b)
     assert len(f.filter([a, b])) == 1
+
+
+def test_a_resolve_inside_a_batch_sees_the_counts_before_it_and_resets_for_those_after(tmp_path: Path) -> None:
+    f = flt(tmp_path)
+    fire = make_alert("critical", "db down", "m")
+    resolve = make_alert("critical", "db down", "back", status="resolved")
+    sent = f.filter([at(fire, 0), at(fire, 1), at(fire, 2), at(resolve, 3), at(fire, 4), at(fire, 5)])
+    assert [(a.status, a.repeats) for a in sent] == [("firing", 0), ("resolved", 2), ("firing", 0)]
+    assert RepeatStore(tmp_path / "repeats.db").counts("oncall") == {('["db down"]', "critical"): 1}

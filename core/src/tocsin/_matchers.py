@@ -38,8 +38,20 @@ class MatcherError(ValueError):
 
 
 def _context_text(value: object) -> str:
-    # Alertmanager labels are strings: a context value is compared as JSON spells it.
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    # Alertmanager labels are strings: a context value is compared as JSON spells it. The
+    # scalar cases spelt directly (what json.dumps would write), as this runs per alert.
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[return-value]  # checked just above: type(value) is str
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value)  # json.dumps writes floats with float.__repr__ (context floats are finite)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def label_value(alert: Alert, label: str, project: str = "") -> str:

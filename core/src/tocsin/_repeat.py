@@ -216,7 +216,7 @@ class RepeatFilter:
             return tests + self.filter([a for a in alerts if not _is_test(a)])
         try:
             with _store(self.path).transaction() as db:
-                sent = [a for a in (self._one(db, alert) for alert in alerts) if a is not None]
+                sent = _Batch(self, db).run(alerts)
                 if not self._pruned:
                     self._prune(db, _epoch(alerts[-1]))
         except Exception as exc:
@@ -228,41 +228,6 @@ class RepeatFilter:
             return list(alerts)
         self._failing = False
         return sent
-
-    def _one(self, db: sqlite3.Connection, alert: Alert) -> Alert | None:
-        key, severity = self.key(alert)
-        at = _epoch(alert)
-        if alert.status == RESOLVED:
-            # A resolve names no severity of its own choosing: it ends the group at every one.
-            rows = db.execute("SELECT suppressed, last_sent FROM repeats WHERE instance = ? AND key = ?",
-                              (self.instance, key)).fetchall()
-            db.execute("DELETE FROM repeats WHERE instance = ? AND key = ?", (self.instance, key))
-            held = sum(r[0] for r in rows)
-            if not held:
-                return alert
-            since = min(r[1] for r in rows if r[0])
-            return dataclasses.replace(alert, repeats=held, repeats_since=_utc(since))
-        db.execute(
-            "INSERT INTO fired (project, title, severity, at) VALUES (?, ?, ?, ?) ON CONFLICT(project, title)"
-            " DO UPDATE SET severity = excluded.severity, at = excluded.at WHERE excluded.at >= fired.at",
-            (self.project, alert.title, alert.severity.value, at))
-        row = db.execute(
-            "SELECT last_sent, suppressed, expired FROM repeats WHERE instance = ? AND key = ? AND severity = ?",
-            (self.instance, key, severity)).fetchone()
-        if row is not None and not row[2] and at - row[0] < self.interval:
-            # Also when `at` is older than last_sent (an older alert delivered later): the group
-            # was just sent, so this one is a repeat.
-            db.execute("UPDATE repeats SET suppressed = suppressed + 1 WHERE instance = ? AND key = ? AND severity = ?",
-                       (self.instance, key, severity))
-            return None
-        db.execute(
-            "INSERT INTO repeats (instance, key, severity, last_sent, suppressed) VALUES (?, ?, ?, ?, 0)"
-            " ON CONFLICT(instance, key, severity) DO UPDATE SET last_sent = excluded.last_sent, suppressed = 0,"
-            " expired = 0",
-            (self.instance, key, severity, at))
-        if row is None or not row[1]:
-            return alert
-        return dataclasses.replace(alert, repeats=int(row[1]), repeats_since=_utc(row[0]))
 
     def _prune(self, db: sqlite3.Connection, now: float) -> None:
         # Once per process and instance: groups whose interval is over and that hold no count
@@ -277,6 +242,82 @@ class RepeatFilter:
         if index == 0:
             return self
         return dataclasses.replace(self, instance=f"{self.instance}#{index}", claimed=True)
+
+
+class _Batch:
+    """One batch inside one transaction: each group's row is read once, updated in memory for
+    every alert of the batch, and written back once. A flood of one alert (the case suppression
+    exists for) costs a few statements per batch rather than several per alert; and since the
+    transaction holds the write lock, writing the final values loses no other process's count."""
+
+    def __init__(self, owner: RepeatFilter, db: sqlite3.Connection) -> None:
+        self.owner = owner
+        self.db = db
+        # (key, severity) -> [last_sent, suppressed, expired], or None when there is no row
+        self.rows: dict[tuple[str, str], list[float] | None] = {}
+        self.dirty: set[tuple[str, str]] = set()
+        self.fired: dict[str, tuple[str, float]] = {}
+
+    def _row(self, group: tuple[str, str]) -> list[float] | None:
+        if group not in self.rows:
+            found = self.db.execute(
+                "SELECT last_sent, suppressed, expired FROM repeats WHERE instance = ? AND key = ? AND severity = ?",
+                (self.owner.instance, *group)).fetchone()
+            self.rows[group] = list(found) if found is not None else None
+        return self.rows[group]
+
+    def _write(self, only_key: str | None = None) -> None:
+        for group in [g for g in self.dirty if only_key is None or g[0] == only_key]:
+            row = self.rows.pop(group)
+            self.dirty.discard(group)
+            if row is not None:
+                self.db.execute(
+                    "INSERT INTO repeats (instance, key, severity, last_sent, suppressed, expired)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(instance, key, severity) DO UPDATE SET"
+                    " last_sent = excluded.last_sent, suppressed = excluded.suppressed, expired = excluded.expired",
+                    (self.owner.instance, *group, row[0], int(row[1]), int(row[2])))
+
+    def run(self, alerts: Sequence[Alert]) -> list[Alert]:
+        sent = [a for a in map(self._one, alerts) if a is not None]
+        self._write()
+        for title, (severity, at) in self.fired.items():
+            self.db.execute(
+                "INSERT INTO fired (project, title, severity, at) VALUES (?, ?, ?, ?) ON CONFLICT(project, title)"
+                " DO UPDATE SET severity = excluded.severity, at = excluded.at WHERE excluded.at >= fired.at",
+                (self.owner.project, title, severity, at))
+        return sent
+
+    def _one(self, alert: Alert) -> Alert | None:
+        key, severity = self.owner.key(alert)
+        at = _epoch(alert)
+        if alert.status == RESOLVED:
+            # A resolve names no severity of its own choosing: it ends the group at every one.
+            self._write(key)
+            for group in [g for g in self.rows if g[0] == key]:
+                del self.rows[group]
+            rows = self.db.execute("SELECT suppressed, last_sent FROM repeats WHERE instance = ? AND key = ?",
+                                   (self.owner.instance, key)).fetchall()
+            self.db.execute("DELETE FROM repeats WHERE instance = ? AND key = ?", (self.owner.instance, key))
+            held = sum(r[0] for r in rows)
+            if not held:
+                return alert
+            since = min(r[1] for r in rows if r[0])
+            return dataclasses.replace(alert, repeats=held, repeats_since=_utc(since))
+        previous = self.fired.get(alert.title)
+        if previous is None or at >= previous[1]:
+            self.fired[alert.title] = (alert.severity.value, at)
+        group = (key, severity)
+        row = self._row(group)
+        self.dirty.add(group)
+        if row is not None and not row[2] and at - row[0] < self.owner.interval:
+            # Also when `at` is older than last_sent (an older alert delivered later): the group
+            # was just sent, so this one is a repeat.
+            row[1] += 1
+            return None
+        self.rows[group] = [at, 0, 0]
+        if row is None or not row[1]:
+            return alert
+        return dataclasses.replace(alert, repeats=int(row[1]), repeats_since=_utc(row[0]))
 
 
 def last_fired_severity(environ: Mapping[str, str], project: str, title: str) -> Severity | None:
