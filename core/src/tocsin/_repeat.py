@@ -201,11 +201,18 @@ class RepeatFilter:
     _pruned: bool = dataclasses.field(default=False, repr=False)
     _failing: bool = dataclasses.field(default=False, repr=False)
 
-    def key(self, alert: Alert) -> tuple[str, str]:
+    def key(self, alert: Alert, _cache: dict[tuple[str, ...], str] | None = None) -> tuple[str, str]:
         """The group key of ``alert``: (the labels other than severity as JSON, the severity or "")."""
-        labels = [label_value(alert, label, self.project) for label in self.group_by if label != "severity"]
+        labels = tuple(label_value(alert, label, self.project) for label in self.group_by if label != "severity")
         severity = alert.severity.value if "severity" in self.group_by else ""
-        return json.dumps(labels, ensure_ascii=False), severity
+        if _cache is None:
+            return json.dumps(labels), severity
+        # A batch is mostly one group: its JSON is built once (this runs on the delivery thread,
+        # whose Python work takes the GIL from the threads that emit).
+        text = _cache.get(labels)
+        if text is None:
+            text = _cache[labels] = json.dumps(labels)
+        return text, severity
 
     def filter(self, alerts: Sequence[Alert]) -> list[Alert]:
         """The alerts of ``alerts`` to send now, each with ``repeats``/``repeats_since`` set."""
@@ -257,6 +264,7 @@ class _Batch:
         self.rows: dict[tuple[str, str], list[float] | None] = {}
         self.dirty: set[tuple[str, str]] = set()
         self.fired: dict[str, tuple[str, float]] = {}
+        self.keys: dict[tuple[str, ...], str] = {}
 
     def _row(self, group: tuple[str, str]) -> list[float] | None:
         if group not in self.rows:
@@ -288,7 +296,7 @@ class _Batch:
         return sent
 
     def _one(self, alert: Alert) -> Alert | None:
-        key, severity = self.owner.key(alert)
+        key, severity = self.owner.key(alert, self.keys)
         at = _epoch(alert)
         if alert.status == RESOLVED:
             # A resolve names no severity of its own choosing: it ends the group at every one.
@@ -305,7 +313,7 @@ class _Batch:
             return dataclasses.replace(alert, repeats=held, repeats_since=_utc(since))
         previous = self.fired.get(alert.title)
         if previous is None or at >= previous[1]:
-            self.fired[alert.title] = (alert.severity.value, at)
+            self.fired[alert.title] = (severity or alert.severity.value, at)
         group = (key, severity)
         row = self._row(group)
         self.dirty.add(group)
