@@ -4,6 +4,7 @@ each sink renders them, and misspelt sink names reported on every run."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import sqlite3
@@ -272,3 +273,15 @@ type = "webhok"
     test = run_cli(tmp_path, "test", "--timeout", "1", toml=toml)
     assert "broken" in test.stdout
     assert "FAILED" in test.stdout
+
+
+def test_tocsin_last_reads_a_state_instance_with_another_name(tmp_path: Path) -> None:
+    toml = f'[sinks.dashboard]\ntype = "state"\npath = "{tmp_path / "dash.db"}"\n'
+    emit = run_cli(tmp_path, "emit", "warning", "disk", "91%", toml=toml)
+    assert emit.returncode == 0, emit.stderr
+    resolve = run_cli(tmp_path, "resolve", "disk", "cleaned", "--severity", "warning", toml=toml)
+    assert resolve.returncode == 0, resolve.stderr
+    last = run_cli(tmp_path, "last", "--json", toml=toml)
+    assert last.returncode == 0, last.stderr
+    warning = json.loads(last.stdout)["warning"]
+    assert (warning["title"], warning["message"], warning["status"]) == ("disk", "cleaned", "resolved")
