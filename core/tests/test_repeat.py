@@ -95,8 +95,8 @@ def test_an_unusable_store_sends_everything(tmp_path: Path) -> None:
 
 
 def test_the_severity_a_title_last_fired_with_is_remembered(tmp_path: Path) -> None:
-    env = {"XDG_STATE_HOME": str(tmp_path)}
-    assert repeat_store_path(env) == tmp_path / "tocsin" / "repeats.db"
+    env = {"XDG_STATE_HOME": str(tmp_path / "a dir?with#odd chars")}
+    assert repeat_store_path(env) == tmp_path / "a dir?with#odd chars" / "tocsin" / "repeats.db"
     assert last_fired_severity(env, "atocore", "db down") is None
     f = RepeatFilter("oncall", 60, ("severity", "title"), repeat_store_path(env), "atocore")
     f.filter([at(make_alert("warning", "db down", "m"), 0), at(make_alert("critical", "db down", "m"), 10)])

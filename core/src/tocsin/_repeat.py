@@ -172,6 +172,14 @@ _stores: dict[Path, RepeatStore] = {}
 _stores_lock = threading.Lock()
 
 
+def _fresh_lock_in_child() -> None:  # a lock held by another thread at fork() would stay held
+    global _stores_lock
+    _stores_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_in_child)
+
+
 def _store(path: Path) -> RepeatStore:
     with _stores_lock:
         store = _stores.get(path)
@@ -336,7 +344,7 @@ def last_fired_severity(environ: Mapping[str, str], project: str, title: str) ->
     if not path.is_file():
         return None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.05)
         try:
             row = db.execute("SELECT severity FROM fired WHERE project = ? AND title = ?", (project, title)).fetchone()
         finally:
