@@ -271,7 +271,7 @@ type = "webhok"
     assert "sinks.broken.matchers" in result.stderr
     assert "sinks.typo.type" in result.stderr
     test = run_cli(tmp_path, "test", "--timeout", "1", toml=toml)
-    assert "broken" in test.stdout
+    assert "broken (webhook) FAILED" in test.stdout
     assert "FAILED" in test.stdout
 
 

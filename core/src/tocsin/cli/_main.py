@@ -260,8 +260,11 @@ def _run_checks(emitter: Emitter, args: argparse.Namespace) -> int:
     else:
         if not checks:
             args.out.write("no sinks enabled\n")
+        types = {r.name: r.type for r in emitter.sinks()}  # instances show the plugin they run
         for check in checks:
-            args.out.write(redact(f"{check.name:<10} {'ok    ' if check.ok else 'FAILED'} {check.detail}") + "\n")
+            kind = types.get(check.name, check.name)
+            name = check.name if kind == check.name else f"{check.name} ({kind})"
+            args.out.write(redact(f"{name:<10} {'ok    ' if check.ok else 'FAILED'} {check.detail}") + "\n")
     return 0 if all(c.ok for c in checks) else 1
 
 
