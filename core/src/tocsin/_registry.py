@@ -347,7 +347,7 @@ class SinkRegistry:
                     alert: Alert, _f: Callable[..., object] = function, _r: RepeatFilter = repeat
                 ) -> object:
                     for kept in _r.filter([alert]):
-                        _f(kept)
+                        _f(alert=kept)
                     return None
 
             entries.append((record, function, record.min_severity.rank, record.route))
@@ -357,8 +357,7 @@ class SinkRegistry:
 
     def _guarded(self, name: str, hook: str, function: Callable[..., Any], **kwargs: Any) -> HookResult[Any]:
         """Call one hook implementation of sink ``name``; what it raises becomes a failure,
-        logged with its traceback and counted. The only ``try`` around sink code, but for its
-        copy inlined in :meth:`fan_out`."""
+        logged with its traceback and counted. The only ``try`` around sink code."""
         try:
             return HookResult(name, function(**kwargs))
         except (KeyboardInterrupt, GeneratorExit):
@@ -393,14 +392,9 @@ class SinkRegistry:
         failures = []
         for record, function, min_rank, route in self.dispatch:
             if rank >= min_rank and (route is None or route.accepts(alert)):
-                # _guarded, inlined: this loop runs on the caller's thread for every alert and
-                # instance, and a HookResult per call was a measurable part of emit's cost.
-                try:
-                    function(alert)  # a hook's only argument is `alert`: positional is safe
-                except (KeyboardInterrupt, GeneratorExit):
-                    raise
-                except BaseException as exc:  # SystemExit too: a sink never ends the caller's process
-                    failures.append(self._failed(record.name, "alert_emitted", exc))
+                result = self._guarded(record.name, "alert_emitted", function, alert=alert)
+                if result.failure is not None:
+                    failures.append(result.failure)
         return failures
 
     def send(self, name: str, alert: Alert) -> list[HookResult[object]]:
