@@ -19,6 +19,7 @@ from ._emitter import Emitter, SinkCheck
 from ._errors import ConfigError, DeliveryError, SinkError, TocsinError, TransportError
 from ._hookspecs import SinkSpec, hookimpl
 from ._log import diagnostic
+from ._normalise import MAX_TITLE_CHARS, to_text
 from ._redact import redact, redact_url, register_secret
 from ._registry import SinkRecord
 from ._render_text import TEST_ALERT_KEY, context_value_text, is_test_context
@@ -62,6 +63,7 @@ __all__ = [
     "redact",
     "redact_url",
     "register_secret",
+    "resolve_alert",
     "set_default_emitter",
 ]
 
@@ -112,6 +114,32 @@ def emit_alert(severity: str, title: str, message: str, context: dict[str, objec
         return get_default_emitter().emit(severity, title, message, context)
     except Exception as exc:  # the default emitter could not even be built
         alert = make_alert(severity, title, message, context)
+        diagnostic("error", "tocsin.emit_failed", alert_id=alert.id, error=f"{type(exc).__name__}: {exc}")
+        return alert
+
+
+def resolve_alert(
+    title: str, message: str = "", context: dict[str, object] | None = None, *, severity: str | None = None
+) -> Alert:
+    """Say that the alert ``title`` is over: emit an alert with ``status = "resolved"``, and return it.
+
+    It goes where the firing alert went (matchers see its labels, ``min_severity`` its severity),
+    except to instances with ``send_resolved = false``; repeat suppression lets it through and
+    forgets the group, so that the next firing is sent at once. ``severity`` is the one the
+    alert fired with: when not given, the severity ``title`` last fired with on this host (as
+    recorded by instances with a ``repeat_interval``), else "info". Receivers that match
+    resolves by severity (Alertmanager) need it right: pass it when in doubt. Never raises.
+    """
+    try:
+        emitter = get_default_emitter()
+        if severity is None:
+            from ._repeat import last_fired_severity
+
+            found = last_fired_severity(emitter.config.environ, emitter.config.project, to_text(title, MAX_TITLE_CHARS))
+            severity = found.value if found is not None else "info"
+        return emitter.emit(severity, title, message, context, status="resolved")
+    except Exception as exc:  # the default emitter could not even be built
+        alert = make_alert(severity, title, message, context, status="resolved")
         diagnostic("error", "tocsin.emit_failed", alert_id=alert.id, error=f"{type(exc).__name__}: {exc}")
         return alert
 

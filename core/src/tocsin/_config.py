@@ -11,7 +11,7 @@ import dataclasses
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
@@ -20,12 +20,14 @@ from ._severity import Severity, parse_severity
 
 __all__ = [
     "DEFAULT_FLUSH_TIMEOUT",
+    "DEFAULT_GROUP_BY",
     "DEFAULT_PROJECT",
     "Config",
     "ConfigProblem",
     "SinkSettings",
     "find_config_file",
     "load_config",
+    "parse_duration",
 ]
 
 DEFAULT_PROJECT: Final = SEED_PROJECT
@@ -35,8 +37,47 @@ DEFAULT_FLUSH_TIMEOUT: Final = 10.0
 _T = TypeVar("_T")
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TOCSIN_KEYS: Final = frozenset({"enable", "disable", "project", "flush_timeout"})
-# Keys every sink accepts, read by tocsin itself rather than by the sink.
-COMMON_SINK_KEYS: Final = frozenset({"min_severity"})
+# Keys every sink instance accepts, read by tocsin itself rather than by the sink.
+COMMON_SINK_KEYS: Final = frozenset(
+    {"min_severity", "type", "matchers", "repeat_interval", "group_by", "send_resolved"}
+)
+DEFAULT_GROUP_BY: Final = ("severity", "title")
+"""The labels that make two alerts "the same" for repeat suppression, unless ``group_by`` says otherwise."""
+_DURATION: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)")
+_UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: object) -> float | None:
+    """Seconds from ``"30s"``, ``"10m"``, ``"1h"``, ``"1h30m"``, ``"250ms"``, ``"2d"`` or a
+    number of seconds; None when it is none of these (or negative)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if 0 <= value < float("inf") else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().lower()
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        return number if 0 <= number < float("inf") else None
+    total, end = 0.0, 0
+    for found in _DURATION.finditer(text):
+        if found.start() != end:
+            return None
+        total += float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+        end = found.end()
+    return total if end == len(text) and end else None
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'state'?"`` for a close candidate, else ``""``."""
+    import difflib  # only when a name is wrong
+
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 # Keys whose values may be credentials: a problem message names the type of their value, never
 # the value (a string where a table was expected may well be "Bearer <token>").
 _SECRET_WORDS: Final = ("url", "secret", "header", "token", "password", "passwd", "auth", "key", "cookie", "credential")
@@ -53,6 +94,8 @@ def _shown(key: str, value: object) -> str:
            or (isinstance(v, str) and "${" not in v and "://" not in v and len(v) <= 80) for v in plain):
         return f"{kind} {value!r}"
     return kind
+
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +115,7 @@ class ConfigProblem:
 
 
 class SinkSettings(Mapping[str, Any]):
-    """The ``[sinks.NAME]`` table of one sink, with typed, validating getters.
+    """The ``[sinks.NAME]`` table of one sink instance, with typed, validating getters.
 
     A sink reads its settings once, in its constructor (or ``sink_configure``), through the
     ``get_*`` methods: a wrong type or value is recorded as a :class:`ConfigProblem` naming the
@@ -90,9 +133,13 @@ class SinkSettings(Mapping[str, Any]):
         source: str = "<defaults>",
         environ: Mapping[str, str] | None = None,
         problems: list[ConfigProblem] | None = None,
+        type: str | None = None,
     ) -> None:
         self.name = name
-        """The sink's name: its entry-point name, and the NAME of ``[sinks.NAME]``."""
+        """The instance's name: the NAME of ``[sinks.NAME]`` (the sink's entry-point name for
+        its default instance). Log events and ``tocsin sinks`` use it."""
+        self.type = type or name
+        """The sink plugin this instance runs: its entry-point name (``type = "slack"``)."""
         self.project = project
         """The ``[tocsin] project`` setting, the namespace of this installation."""
         self.source = source
@@ -171,6 +218,28 @@ class SinkSettings(Mapping[str, Any]):
             return default
         return value
 
+    def get_duration(self, key: str, default: float) -> float:
+        """A duration in seconds: ``"30s"``, ``"10m"``, ``"1h"``, ``"1h30m"`` or a number of seconds."""
+        self._read.add(key)
+        if key not in self._values:
+            return default
+        seconds = parse_duration(self._values[key])
+        if seconds is None:
+            self.problem(key, f"expected a duration like \"30s\", \"10m\", \"1h\" or seconds >= 0, got "
+                              f"{type(self._values[key]).__name__} {self._values[key]!r}")
+            return default
+        return seconds
+
+    def get_str_list(self, key: str, default: Sequence[str]) -> tuple[str, ...]:
+        """A list of strings (``group_by = ["title", "queue"]``)."""
+        value = self._get(key, None, (list,), "a list of strings")
+        if value is None:
+            return tuple(default)
+        if not all(isinstance(v, str) for v in value):
+            self.problem(key, "expected a list of strings")
+            return tuple(default)
+        return tuple(value)
+
     def get_path(self, key: str, default: Path) -> Path:
         """A path setting: ``${ENV}`` expanded, then ``~`` expanded."""
         text = self.get_str(key, "")
@@ -241,22 +310,45 @@ class Config:
     """The file read, if any."""
     problems: list[ConfigProblem] = dataclasses.field(default_factory=list)
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ), repr=False)
+    list_sources: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict, repr=False)
+    """Where ``enable`` and ``disable`` came from: (source, key), e.g. ("environment", "TOCSIN_ENABLE")."""
 
     @property
     def errors(self) -> list[ConfigProblem]:
         """The problems that are errors (not warnings)."""
         return [p for p in self.problems if p.level == "error"]
 
-    def sink_enabled(self, name: str) -> tuple[bool, str]:
-        """Whether sink ``name`` is to be loaded, and why (for ``tocsin sinks``)."""
-        if name in self.disable:
+    def sink_enabled(self, name: str, type: str | None = None) -> tuple[bool, str]:
+        """Whether sink instance ``name`` (of plugin ``type``) is to be loaded, and why.
+
+        ``enable`` and ``disable`` list instance names or plugin names: a plugin's name stands
+        for every instance of it. ``disable`` wins over ``enable``.
+        """
+        names = (name,) if type is None or type == name else (name, type)
+        if any(n in self.disable for n in names):
             return False, "disabled by config"
-        if self.enable is not None and name not in self.enable:
+        if self.enable is not None and not any(n in self.enable for n in names):
             return False, "not in the enable list"
         return True, "listed in enable" if self.enable is not None else "enabled by default"
 
+    def instance_type(self, name: str) -> str:
+        """The plugin that instance ``name`` runs: its table's ``type``, else ``name`` itself."""
+        table = self.sinks.get(name)
+        kind = table.get("type") if table is not None else None
+        return kind.strip() if isinstance(kind, str) and kind.strip() else name
+
+    def instances_of(self, type: str) -> list[str]:
+        """The instances of plugin ``type``: every ``[sinks.NAME]`` table that runs it (the one
+        named after the plugin first); when there is none, its default instance, ``type``."""
+        names = sorted(n for n in self.sinks if self.instance_type(n) == type)
+        if type in names:
+            names.remove(type)
+            names.insert(0, type)
+        # A table of another plugin may have taken the name: then there is no default instance.
+        return names or ([type] if type not in self.sinks else [])
+
     def settings_for(self, name: str) -> SinkSettings:
-        """The :class:`SinkSettings` of sink ``name`` (empty when it has no table)."""
+        """The :class:`SinkSettings` of sink instance ``name`` (empty when it has no table)."""
         return SinkSettings(
             name,
             self.sinks.get(name, {}),
@@ -264,7 +356,53 @@ class Config:
             source=self.source or "<defaults>",
             environ=self.environ,
             problems=self.problems,
+            type=self.instance_type(name),
         )
+
+    def check_sink_names(self, types: Collection[str]) -> dict[str, str]:
+        """Report every sink name that names nothing installed, with a "did you mean" when one
+        is close: ``enable``/``disable`` entries (or ``TOCSIN_ENABLE``/``TOCSIN_DISABLE``) and
+        ``[sinks.NAME]`` tables without ``type`` are warnings, an unknown ``type`` is an error.
+
+        ``types`` are the installed plugins' names. Returns the instances whose ``type`` is
+        unknown, with the reason, so that they can be listed as failed.
+        """
+        source = self.source or "<defaults>"
+        known = set(types)
+        instances: set[str] = set()
+        unknown: dict[str, str] = {}
+        for name in sorted(self.sinks):
+            table = self.sinks[name]
+            if "type" in table:
+                kind = table["type"]
+                if not (isinstance(kind, str) and kind.strip()):
+                    message = f"expected the name of an installed sink, got {type(kind).__name__}"
+                elif kind.strip() not in known:
+                    message = (f"unknown sink type {kind.strip()!r}{_suggest(kind.strip(), known)}"
+                               f" (installed: {', '.join(sorted(known)) or 'none'})")
+                else:
+                    instances.add(name)
+                    continue
+                self.problems.append(ConfigProblem(source, f"sinks.{name}.type", message))
+                unknown[name] = message
+                instances.add(name)  # an instance all the same (listed as failed): enable may name it
+            elif name in known:
+                instances.add(name)
+            else:
+                self.problems.append(ConfigProblem(
+                    source, f"sinks.{name}",
+                    f"no installed sink is named {name!r}{_suggest(name, known)} (to run an installed sink "
+                    f"under this name, add type = \"...\"); this table is not used", "warning"))
+        instances.update(t for t in known if self.instances_of(t) == [t])
+        candidates = instances | known
+        for what, names in (("enable", self.enable or ()), ("disable", self.disable)):
+            where, key = self.list_sources.get(what, (source, f"tocsin.{what}"))
+            for name in names:
+                if name not in candidates:
+                    self.problems.append(ConfigProblem(
+                        where, key, f"no sink or sink instance is named {name!r}{_suggest(name, candidates)}",
+                        "warning"))
+        return unknown
 
 
 def find_config_file(environ: Mapping[str, str]) -> Path | None:
@@ -363,7 +501,9 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
 
     if env.get("TOCSIN_ENABLE", "").strip():
         config.enable = _env_names(env["TOCSIN_ENABLE"])
+        config.list_sources["enable"] = ("environment", "TOCSIN_ENABLE")
     if env.get("TOCSIN_DISABLE", "").strip():
         config.disable = _env_names(env["TOCSIN_DISABLE"])
+        config.list_sources["disable"] = ("environment", "TOCSIN_DISABLE")
     apply_seed_environment(config.sinks, env)
     return config

@@ -88,6 +88,7 @@ class Emitter:
                 diagnostic("error", "tocsin.discovery_failed", error=f"{type(exc).__name__}: {exc}")
         for name, obj in (sinks or {}).items():
             self._registry.install(name, _constant(obj), value=repr(obj))
+        self._registry.check_names()  # typos in sink names: warnings (issue 10, instance naming)
         for problem in self.config.problems:
             diagnostic(
                 "error" if problem.level == "error" else "warning",
@@ -104,12 +105,15 @@ class Emitter:
 
     # -- emitting ------------------------------------------------------------------------
 
-    def emit(self, severity: object, title: object, message: object, context: object = None) -> Alert:
+    def emit(
+        self, severity: object, title: object, message: object, context: object = None, *, status: str = "firing"
+    ) -> Alert:
         """Emit one alert to every enabled sink and return it. Never raises, never deadlocks.
 
         The alert is first logged as one structlog event (``tocsin.alerts`` logger; info→info,
         warning→warning, critical→error), then handed to each sink at or above its
-        ``min_severity``, each in its own ``try``.
+        ``min_severity`` whose route accepts it, each in its own ``try``. ``status`` is
+        "resolved" for :func:`tocsin.resolve_alert`.
 
         Safe from signal handlers, ``__del__``, ``atexit`` handlers and sinks' own hooks: an
         alert raised while this thread is already inside tocsin is deferred, without taking a
@@ -118,7 +122,7 @@ class Emitter:
         is delivered synchronously, within ``flush_timeout``.
         """
         try:
-            alert = make_alert(severity, title, message, context)
+            alert = make_alert(severity, title, message, context, status=status)
         except Exception:  # pragma: no cover - make_alert is total; this is the last fence
             alert = make_alert(None, "<unprintable alert>", "", None)
         if _reentry.inside():

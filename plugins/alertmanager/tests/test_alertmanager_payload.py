@@ -20,13 +20,6 @@ VALID_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 NOW = _dt.datetime(2026, 11, 29, 12, 0, 0, tzinfo=_dt.timezone.utc)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class _ResolvedStandIn(Alert):
-    """A resolved alert for the renderer, until tocsin has ``Alert.status`` (issue 10)."""
-
-    status: str = "resolved"
-
-
 def test_labels_annotations_and_times() -> None:
     alert = make_alert("critical", "Disk full", "/var at 99%", {"queue": "mail", "mount": "/var", "n": 3})
     payload = alert_payload(alert, project="shop", label_keys=["queue", "n", "absent"], resolve_after=300,
@@ -61,7 +54,7 @@ def test_no_generator_url_unless_configured_and_an_untitled_alert_still_has_a_na
 
 def test_a_resolved_alert_ends_now() -> None:
     fired = make_alert("warning", "Queue stuck", "m")
-    resolved = _ResolvedStandIn(**{f.name: getattr(fired, f.name) for f in dataclasses.fields(Alert)})
+    resolved = dataclasses.replace(fired, status="resolved")
     later = fired.timestamp + _dt.timedelta(seconds=42)
     payload = alert_payload(resolved, project="p", resolve_after=300, now=later)
     assert payload["endsAt"] == later.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -21,7 +21,7 @@ def emitter_for(url: str, environ: dict[str, str] | None = None, **table: Any) -
     return Emitter(config, sinks={"webhook": WebhookSink}, discover=False)
 
 
-def test_body_has_the_seed_keys_plus_id_and_host() -> None:
+def test_body_has_the_seed_keys_plus_id_host_status_and_repeats() -> None:
     with Receiver(always(200)) as receiver:
         emitter = emitter_for(receiver.url_for("/alerts"))
         alert = emitter.emit("CRITICAL", "Backup failed", "rsync 23", {"job": "nightly"})
@@ -32,7 +32,7 @@ def test_body_has_the_seed_keys_plus_id_and_host() -> None:
     assert request.headers["content-type"] == "application/json"
     assert request.json() == {
         "severity": "critical", "title": "Backup failed", "message": "rsync 23", "context": {"job": "nightly"},
-        "timestamp": alert.timestamp_text, "id": alert.id, "host": alert.host,
+        "timestamp": alert.timestamp_text, "id": alert.id, "host": alert.host, "status": "firing", "repeats": 0,
     }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._discovery import COMMANDS_GROUP, find_entry_points
-from . import _show_config
+from . import _resolve, _show_config
 from ._text import problem_text, tidy, tidy_event
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ def _parser(err: TextIO) -> argparse.ArgumentParser:
     new.set_defaults(func=_new_sink)
     _show_config.register(sub)
 
+    _resolve.register(sub)  # tocsin resolve TITLE [MSG] (issue 10)
     _add_plugin_commands(sub, err)
     for command in sub.choices.values():
         _global_options(command, suppress=True)
@@ -264,7 +265,8 @@ def _list_sinks(emitter: Emitter, args: argparse.Namespace) -> int:
                        f"{sys.prefix} (pip install tocsin-sink-file tocsin-sink-state, ...)\n")
         return 0
     for row in rows:
-        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "(given directly)"
+        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else (
+            "(given directly)" if row["value"] else "-")
         if not row["enabled"]:
             state = f"disabled: {row['reason']}"
         elif row["error"]:
@@ -274,7 +276,8 @@ def _list_sinks(emitter: Emitter, args: argparse.Namespace) -> int:
         else:
             state = f"loaded ({row['reason']})"
         target = row["status"].get("target")
-        line = f"{row['name']:<10} {dist:<28} {state}"
+        name = row["name"] if row["type"] == row["name"] else f"{row['name']} ({row['type']})"
+        line = f"{name:<10} {dist:<28} {state}"
         if target:
             line += f"\n{'':<10} -> {target}"
         args.out.write(redact(line) + "\n")
@@ -298,8 +301,11 @@ def _run_checks(emitter: Emitter, args: argparse.Namespace) -> int:
             why = (f"{len(installed)} installed, none enabled (`tocsin sinks` says why)" if installed
                    else f"none installed in the Python at {sys.prefix}")
             args.out.write(f"no sinks to test: {why}\n")
+        types = {r.name: r.type for r in emitter.sinks()}  # instances show the plugin they run
         for check in checks:
-            args.out.write(redact(f"{check.name:<10} {'ok    ' if check.ok else 'FAILED'} {check.detail}") + "\n")
+            kind = types.get(check.name, check.name)
+            name = check.name if kind == check.name else f"{check.name} ({kind})"
+            args.out.write(redact(f"{name:<10} {'ok    ' if check.ok else 'FAILED'} {check.detail}") + "\n")
     return 0 if all(c.ok for c in checks) else 1
 
 

@@ -22,6 +22,7 @@ from .._alert import Alert, make_alert
 from .._errors import TransportError
 from .._log import diagnostic
 from .._redact import redact_url
+from .._repeat import claim_installing_filter
 from .._version import __version__
 from .._worker import BatchWorker
 from ._http import Response, post
@@ -144,6 +145,7 @@ class Destination:
         self.gone = False
         self.counters = {"delivered": 0, "messages": 0, "retries": 0, "rate_limited": 0, "failed": 0}
         self.last_error: str | None = None
+        self._repeat = claim_installing_filter()  # repeat suppression (issue 10): its sink instance's filter
         self._worker: BatchWorker[Alert] = BatchWorker(
             f"deliver-{name}", self._deliver, capacity=capacity, max_batch=max_batch, linger=linger
         )
@@ -194,6 +196,8 @@ class Destination:
         if self.gone:
             self.counters["failed"] += len(alerts)
             return
+        if self._repeat is not None:  # repeat suppression (issue 10), cross-process, just before rendering
+            alerts = self._repeat.filter(alerts)
         lost = self._worker.take_dropped() + self._lost_unreported
         self._lost_unreported = 0
         if lost:

@@ -16,6 +16,8 @@ LIMITS: Final = {
     "field_name": 256, "field_value": 1024, "total": 6000,
 }
 COLOUR: Final = {Severity.INFO: 0x3498DB, Severity.WARNING: 0xF1C40F, Severity.CRITICAL: 0xE74C3C}
+RESOLVED_COLOUR: Final = 0x2ECC71  # green
+RESOLVED_EMOJI: Final = ":white_check_mark:"
 _NOTE_ROOM: Final = 20  # "…" + "NN more keys"
 _MIN_FIELD: Final = 24  # below this a field says nothing useful
 NO_MENTIONS: Final[dict[str, list[str]]] = {"parse": []}
@@ -28,12 +30,17 @@ def _fit(text: str, limit: int) -> str:
 
 def _embed(alert: Alert, budget: int, with_title: bool) -> tuple[dict[str, Any], int]:
     """One alert's embed and the characters it counts against the 6000 total, at most ``budget``."""
-    embed: dict[str, Any] = {"timestamp": alert.timestamp.isoformat(), "color": COLOUR[alert.severity]}
+    colour = RESOLVED_COLOUR if alert.resolved else COLOUR[alert.severity]
+    embed: dict[str, Any] = {"timestamp": alert.timestamp.isoformat(), "color": colour}
     used = 0
     if with_title:
-        title = _fit(f"{alert.severity.value.upper()}: {alert.title}", min(LIMITS["title"], budget // 4))
+        title = _fit(f"{_label(alert)}: {alert.title}", min(LIMITS["title"], budget // 4))
         embed["title"] = title
         used += len(title)
+    repeats = alert.repeats_text()
+    if repeats:  # "repeated 59 times since …": the alerts repeat suppression held back
+        embed["footer"] = {"text": repeats}
+        used += len(repeats)
     items = list(alert.context.items())
     # The message gets the larger share; the context fields what it leaves (at least a third when
     # there is context).
@@ -62,6 +69,10 @@ def _embed(alert: Alert, budget: int, with_title: bool) -> tuple[dict[str, Any],
     return embed, used
 
 
+def _label(alert: Alert) -> str:
+    return "RESOLVED" if alert.resolved else alert.severity.value.upper()
+
+
 def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, Any]]:
     """Payloads for ``alerts``, oldest first: one alert alone keeps the seed's shape; several go
     up to 10 per message, one embed each, the 6000-character total shared between them."""
@@ -72,12 +83,18 @@ def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, An
         embeds = [_embed(a, budget, with_title=len(group) > 1)[0] for a in group]
         if len(group) == 1:
             a = group[0]
-            content = f"{severity_emoji(a.severity)} **{display_name} {a.severity.value}**: {a.title}"
+            if a.resolved:
+                content = f"{RESOLVED_EMOJI} **{display_name}** RESOLVED: {a.title}"
+            else:
+                content = f"{severity_emoji(a.severity)} **{display_name} {a.severity.value}**: {a.title}"
         else:
-            top = max(a.severity for a in group)
-            counts = Counter(a.severity for a in group)
-            summary = ", ".join(f"{counts[s]} {s.value}" for s in sorted(counts, reverse=True))
-            content = f"{severity_emoji(top)} **{display_name}**: {len(group)} alerts ({summary})"
+            firing = [a for a in group if not a.resolved]
+            emoji = severity_emoji(max(a.severity for a in firing)) if firing else RESOLVED_EMOJI
+            counts = Counter(a.severity for a in firing)
+            parts = [f"{counts[s]} {s.value}" for s in sorted(counts, reverse=True)]
+            if len(firing) < len(group):
+                parts.append(f"{len(group) - len(firing)} resolved")
+            content = f"{emoji} **{display_name}**: {len(group)} alerts ({', '.join(parts)})"
         payloads.append({
             "content": _fit(content, LIMITS["content"]),
             "embeds": embeds,

@@ -54,9 +54,13 @@ def _context_json(context: Mapping[str, Any], text: str) -> str:
 
 
 def format_text(alert: Alert) -> str:
-    """The seed's line: ``[timestamp] [SEVERITY] title: message {context JSON}`` and a newline."""
-    severity = alert.severity.value.upper()
+    """The seed's line: ``[timestamp] [SEVERITY] title: message {context JSON}`` and a newline;
+    ``[RESOLVED]`` in place of the severity for a resolve, and `` (repeated N times since …)``
+    after the message when repeat suppression held some back."""
+    severity = "RESOLVED" if alert.resolved else alert.severity.value.upper()
     line = f"[{alert.timestamp_text}] [{severity}] {escape_line(alert.title)}: {escape_line(alert.message)}"
+    if alert.repeats:
+        line += f" ({alert.repeats_text()})"
     if alert.context:
         line += " " + _context_json(alert.context, alert.context_json)
     return line + "\n"

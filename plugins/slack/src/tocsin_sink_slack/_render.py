@@ -14,6 +14,7 @@ LIMITS: Final = {"blocks": 50, "header": 150, "section": 3000, "fields": 10, "fi
                  "context_elements": 10, "text": 40_000}
 FALLBACK_LIMIT: Final = 3000  # well under the 40 000 Slack cuts at: it is a notification line
 BLOCKS_PER_ALERT: Final = 5  # header, message, fields, context, divider
+RESOLVED_EMOJI: Final = ":white_check_mark:"  # Block Kit has no colour: the green is the check mark's
 
 
 def escape(text: str) -> str:
@@ -33,7 +34,8 @@ def _mrkdwn(text: str, limit: int) -> str:
 
 def _alert_blocks(alert: Alert, display_name: str) -> list[dict[str, Any]]:
     # plain_text is never parsed for mentions or entities: no escaping there.
-    header = truncate(f"{alert.severity.value.upper()}: {alert.title}".strip() or "alert", LIMITS["header"])
+    label = "RESOLVED" if alert.resolved else alert.severity.value.upper()
+    header = truncate(f"{label}: {alert.title}".strip() or "alert", LIMITS["header"])
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": header}}]
     if alert.message.strip():
         text = _mrkdwn(alert.message, LIMITS["section"])
@@ -46,8 +48,11 @@ def _alert_blocks(alert: Alert, display_name: str) -> list[dict[str, Any]]:
         if len(shown) < len(items):
             fields.append({"type": "mrkdwn", "text": f"… {len(items) - len(shown)} more"})
         blocks.append({"type": "section", "fields": fields})
-    emoji = severity_emoji(alert.severity)
-    line = f"{emoji} *{display_name}* · {alert.severity.value} · {alert.host} · {alert.timestamp_text}"
+    emoji = RESOLVED_EMOJI if alert.resolved else severity_emoji(alert.severity)
+    state = f"{alert.severity.value} · resolved" if alert.resolved else alert.severity.value
+    line = f"{emoji} *{display_name}* · {state} · {alert.host} · {alert.timestamp_text}"
+    if alert.repeats:  # the alerts repeat suppression held back
+        line += f" · {alert.repeats_text()}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(line, LIMITS["section"])}]})
     return blocks
 
@@ -65,9 +70,12 @@ def render_messages(alerts: list[Alert], display_name: str) -> list[dict[str, An
             blocks.extend(_alert_blocks(alert, display_name))
         if len(group) == 1:
             a = group[0]
-            fallback = f"{severity_emoji(a.severity)} {display_name} {a.severity.value}: {a.title}"
+            if a.resolved:
+                fallback = f"{RESOLVED_EMOJI} {display_name} RESOLVED: {a.title}"
+            else:
+                fallback = f"{severity_emoji(a.severity)} {display_name} {a.severity.value}: {a.title}"
         else:
             fallback = f"{len(group)} alerts from {display_name}: " + "; ".join(
-                f"{a.severity.value}: {a.title}" for a in group)
+                f"{'RESOLVED' if a.resolved else a.severity.value}: {a.title}" for a in group)
         payloads.append({"text": _mrkdwn(fallback, FALLBACK_LIMIT), "blocks": blocks})
     return payloads

@@ -85,10 +85,11 @@ def _last(args: argparse.Namespace) -> int:
     for problem in config.problems:
         where = problem.source if problem.key in ("", "-") else f"{problem.source}: {problem.key}"
         args.err.write(f"tocsin: config {problem.level}: {tocsin.redact(f'{where}: {problem.message}')}\n")
-    enabled, reason = config.sink_enabled("state")
+    name = (config.instances_of("state") or ["state"])[0]  # an instance may run it under another name
+    enabled, reason = config.sink_enabled(name, "state")
     if not enabled:
         args.err.write(f"tocsin: note: the state sink is {reason}; showing what its store holds\n")
-    path = store_path(config.settings_for("state"))
+    path = store_path(config.settings_for(name))
     try:
         last = read_last(path, config.project, include_test=args.include_test)
     except FileNotFoundError:

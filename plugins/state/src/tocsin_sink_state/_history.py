@@ -146,7 +146,7 @@ def history(
     :param config: where the defaults come from (default: :func:`tocsin.load_config`).
 
     Each entry: ``id``, ``seq`` (the row's order of arrival), ``severity``, ``status``
-    ("firing": tocsin records no resolution yet), ``title``, ``message``, ``context`` (a dict),
+    ("firing", or "resolved" for tocsin.resolve_alert), ``title``, ``message``, ``context`` (a dict),
     ``timestamp`` (ISO 8601, UTC, ``Z``), ``host`` ("" for alerts recorded before 0.2) and
     ``project``.
 

@@ -39,9 +39,17 @@ CREATE TABLE IF NOT EXISTS history (
     message TEXT NOT NULL,
     timestamp TEXT NOT NULL,
     context TEXT NOT NULL,
-    host TEXT NOT NULL DEFAULT ''  -- added after 0.1.0: _migrate() adds it to older stores
+    host TEXT NOT NULL DEFAULT '',  -- added after 0.1.0, like the two below: _migrate() adds them
+    status TEXT NOT NULL DEFAULT 'firing',   -- 'resolved' for tocsin.resolve_alert
+    repeats INTEGER NOT NULL DEFAULT 0       -- alerts of its group held back before it
 );
 """
+# Columns added after the first release: a store created before gets them (additive only).
+_MIGRATIONS: Final = (
+    ("history", "host", "ALTER TABLE history ADD COLUMN host TEXT NOT NULL DEFAULT ''"),
+    ("history", "status", "ALTER TABLE history ADD COLUMN status TEXT NOT NULL DEFAULT 'firing'"),
+    ("history", "repeats", "ALTER TABLE history ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0"),
+)
 
 # A later alert may reach the store first (another process, another writer's batch): the
 # newest timestamp wins, whatever the order of arrival.
@@ -52,14 +60,15 @@ WHERE excluded.updated_at >= state.updated_at
 """
 
 
-# 120 rows x 8 columns = 960 parameters: under the 999 that SQLite before 3.32 allows.
-_ROWS_PER_INSERT: Final = 120
+# 100 rows x 10 columns = 1000 parameters is over the 999 that SQLite before 3.32 allows: 99 rows.
+_ROWS_PER_INSERT: Final = 99
 
 
 @functools.lru_cache(maxsize=8)
 def _insert_history(rows: int) -> str:
-    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
-    return f"INSERT INTO history (id, project, severity, title, message, timestamp, context, host) VALUES {values}"  # noqa: S608 - placeholders only
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return ("INSERT INTO history (id, project, severity, title, message, timestamp, context, host, status, repeats)"  # noqa: S608 - placeholders only
+            f" VALUES {values}")
 
 
 def retry_locked(action: Callable[[], _T], attempts: int = 8, first_wait: float = 0.05) -> _T:
@@ -143,14 +152,14 @@ class StateStore:
             self._reopen(why)
 
     def _migrate(self) -> None:
-        """Add the columns that later versions added to a store created before them."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(history)")}
-        if "host" not in columns:
-            try:
-                self._db.execute("ALTER TABLE history ADD COLUMN host TEXT NOT NULL DEFAULT ''")
-            except sqlite3.OperationalError as exc:
-                if "duplicate column" not in str(exc):  # another process added it first
-                    raise
+        for table, column, statement in _MIGRATIONS:
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                try:
+                    self._db.execute(statement)
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def write(self, project: str, alerts: Sequence[Alert]) -> None:
         """Record ``alerts`` in one transaction."""
@@ -165,14 +174,18 @@ class StateStore:
                 newest[severity] = alert
             if self.history:
                 history_rows.append((alert.id, project, severity, alert.title, alert.message[:4000],
-                                     alert.timestamp.isoformat(), alert.context_json, alert.host))
+                                     alert.timestamp.isoformat(), alert.context_json, alert.host, alert.status,
+                                     alert.repeats))
         state_rows = []
         for severity, alert in newest.items():
-            head = json.dumps(
-                {"title": alert.title, "message": alert.message[:MESSAGE_LIMIT], "timestamp": alert.timestamp_text,
-                 "id": alert.id},
-                ensure_ascii=False,
-            )
+            fields: dict[str, Any] = {"title": alert.title, "message": alert.message[:MESSAGE_LIMIT],
+                                      "timestamp": alert.timestamp_text, "id": alert.id}
+            # The seed's keys for a firing alert; a resolve or a count says so, additively.
+            if alert.resolved:
+                fields["status"] = alert.status
+            if alert.repeats:
+                fields["repeats"] = alert.repeats
+            head = json.dumps(fields, ensure_ascii=False)
             value = f'{head[:-1]}, "context": {alert.context_json}}}'
             state_rows.append((state_key(project, severity), project, severity, value, alert.timestamp.isoformat()))
         self._ensure_current()
@@ -187,7 +200,7 @@ class StateStore:
             if self._moved() is not None:
                 raise sqlite3.OperationalError(f"{self.path} keeps being deleted or replaced: batch not stored")
 
-    def _commit(self, state_rows: Sequence[tuple[str, ...]], history_rows: Sequence[tuple[str, ...]]) -> None:
+    def _commit(self, state_rows: Sequence[tuple[str, ...]], history_rows: Sequence[tuple[object, ...]]) -> None:
         with self._transaction():
             self._db.executemany(_UPSERT, state_rows)
             # One multi-row INSERT per chunk rather than executemany: each statement step
@@ -223,12 +236,12 @@ class StateStore:
         """The newest ``limit`` alerts of the history, newest first."""
         self._ensure_current()
         rows = self._db.execute(
-            "SELECT id, severity, title, message, timestamp, context FROM history"
+            "SELECT id, severity, title, message, timestamp, context, status, repeats FROM history"
             " WHERE project = ? ORDER BY seq DESC LIMIT ?",
             (project, limit),
         ).fetchall()
-        keys = ("id", "severity", "title", "message", "timestamp", "context")
-        return [dict(zip(keys, (*row[:5], json.loads(row[5])), strict=True)) for row in rows]
+        keys = ("id", "severity", "title", "message", "timestamp", "context", "status", "repeats")
+        return [dict(zip(keys, (*row[:5], json.loads(row[5]), *row[6:]), strict=True)) for row in rows]
 
     def count_history(self) -> int:
         """How many alerts the history holds."""

@@ -18,8 +18,10 @@ __all__ = ["WebhookSink", "alert_payload", "sign_standard_webhooks"]
 
 
 def alert_payload(alert: Alert) -> dict[str, Any]:
-    """The seed's keys (its timestamp format included) plus ``id`` and ``host``."""
-    return {
+    """The seed's keys (its timestamp format included) plus ``id``, ``host``, ``status``
+    ("firing" or "resolved") and ``repeats`` (alerts of the same group held back by repeat
+    suppression, with ``repeats_since`` when not 0)."""
+    payload: dict[str, Any] = {
         "severity": alert.severity.value,
         "title": alert.title,
         "message": alert.message,
@@ -27,7 +29,12 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "timestamp": alert.timestamp_text,
         "id": alert.id,
         "host": alert.host,
+        "status": alert.status,
+        "repeats": alert.repeats,
     }
+    if alert.repeats_since is not None:
+        payload["repeats_since"] = alert.repeats_since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return payload
 
 
 def sign_standard_webhooks(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
