@@ -138,6 +138,7 @@ class Emitter:
             getattr(alert_logger, _LOG_METHOD[alert.severity])(
                 "alert", alert_id=alert.id, severity=alert.severity.value, title=alert.title,
                 message=alert.message[:500], context=dict(alert.context),
+                **({} if alert.status == "firing" else {"status": alert.status}),
             )
         count = next(self._counter)
         if count > self._emitted:  # threads may finish out of order: the counter is the truth

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -261,3 +262,21 @@ def test_command_escapes_terminal_control_characters(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout
     assert "\\x1b[2J" in done.stdout
+
+
+def test_history_leaves_out_test_alerts_unless_asked(tmp_path: Path) -> None:
+    """`tocsin test`'s alert (marked with TEST_ALERT_KEY) is not an alert that fired."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "ATOCORE_"))}
+    env.update(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "cfg"), HOME=str(tmp_path),
+               TOCSIN_ENABLE="state")
+
+    def tocsin(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tocsin", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    assert tocsin("emit", "warning", "real one", "m").returncode == 0
+    assert tocsin("test").returncode == 0
+    default = json.loads(tocsin("history", "--json").stdout)
+    assert [e["title"] for e in default] == ["real one"]
+    everything = json.loads(tocsin("history", "--json", "--include-test").stdout)
+    assert [e["title"] for e in everything] == ["tocsin test alert", "real one"]

@@ -14,6 +14,6 @@ Imported only by the ``tocsin`` script: ``import tocsin`` never pays for argpars
 
 from __future__ import annotations
 
-from ._main import main
+from ._main import command_config, main
 
-__all__ = ["main"]
+__all__ = ["command_config", "main"]

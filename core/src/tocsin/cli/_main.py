@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .._config import Config
     from .._emitter import Emitter
 
-__all__ = ["main"]
+__all__ = ["command_config", "main"]
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     """``--config`` and ``--quiet``, accepted before the command and after it. On the commands'
@@ -175,6 +175,14 @@ def _context(pairs: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     return out, bad
 
 
+def command_config(args: argparse.Namespace) -> Config:
+    """The configuration a command runs with, for command plugins: from ``args.config`` (or the
+    usual places), each problem written once to ``args.err``, as the built-in commands do."""
+    config = _config(args)
+    _report_problems(config, getattr(args, "err", sys.stderr))
+    return config
+
+
 def _report_problems(config: Config, err: TextIO) -> bool:
     # The only place a command prints them: the library's structlog events of the same
     # problems are dropped by tidy_event, so that each is printed once.
@@ -183,10 +191,17 @@ def _report_problems(config: Config, err: TextIO) -> bool:
     return bool(config.errors)
 
 
-def _emit(args: argparse.Namespace) -> int:
+def _emit(args: argparse.Namespace, status: str = "firing") -> int:
+    """``tocsin emit``, and ``tocsin resolve`` with ``status="resolved"``."""
     from .._emitter import Emitter
 
     config = _config(args)
+    severity = args.severity
+    if severity is None:  # a resolve without --severity: the one this host last saw the title fire with
+        from .._repeat import last_fired_severity
+
+        found = last_fired_severity(config.environ, config.project, args.title)
+        severity = found.value if found is not None else "info"
     context, bad = _context(args.context)
     if bad:
         # The alert of a failing cron job matters more than the typo: emit it, keep the
@@ -196,9 +211,10 @@ def _emit(args: argparse.Namespace) -> int:
     bad_config = _report_problems(config, args.err)
     for pair in bad:
         args.err.write(f"tocsin: --context {pair!r}: expected KEY=VALUE (kept as unparsed_context)\n")
-    emitter.emit(args.severity, args.title, args.message, context)
+    emitter.emit(severity, args.title, args.message, context, status=status)
     if not _hand_over(emitter, args.timeout):
-        args.err.write("tocsin: some sinks did not hand the alert over in time (see the log above)\n")
+        args.err.write(f"tocsin: some sinks did not hand the {'resolve' if status == 'resolved' else 'alert'} over "
+                       "in time (see the log above)\n")
     return 2 if bad_config or bad else 0
 
 

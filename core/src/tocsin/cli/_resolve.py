@@ -7,7 +7,6 @@ then), and the command waits for the sinks to hand it over.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 __all__ = ["register"]
 
@@ -31,24 +30,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    from .._emitter import Emitter
-    from .._repeat import last_fired_severity
-    from ._main import _config, _context, _report_problems
+    from ._main import _emit
 
-    config = _config(args)
-    context: dict[str, Any]
-    context, bad = _context(args.context)
-    if bad:
-        context["unparsed_context"] = bad
-    emitter = Emitter(config)
-    bad_config = _report_problems(config, args.err)
-    for pair in bad:
-        args.err.write(f"tocsin: --context {pair!r}: expected KEY=VALUE (kept as unparsed_context)\n")
-    severity = args.severity
-    if severity is None:
-        found = last_fired_severity(config.environ, config.project, args.title)
-        severity = found.value if found is not None else "info"
-    emitter.emit(severity, args.title, args.message, context, status="resolved")
-    if not emitter.close(args.timeout):
-        args.err.write("tocsin: some sinks did not hand the resolve over in time (see the log above)\n")
-    return 2 if bad_config or bad else 0
+    return _emit(args, status="resolved")

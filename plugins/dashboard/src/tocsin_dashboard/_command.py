@@ -13,7 +13,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
-from tocsin import load_config, redact
+from tocsin import redact
+from tocsin.cli import command_config
 
 from ._server import DEFAULT_PORT, Dashboard, InsecureBindError, is_loopback, make_server
 
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace, err: TextIO | None = None) -> int:
     """Run ``tocsin serve`` with parsed ``args`` until interrupted; returns the exit status."""
     err = err or getattr(args, "err", None) or sys.stderr  # the tocsin command's stream
     token = args.token or os.environ.get("TOCSIN_DASHBOARD_TOKEN") or None
-    config = load_config(getattr(args, "config", None))
+    config = command_config(args)
     try:
         if not is_loopback(args.host) and not token:
             raise InsecureBindError(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import tocsin
+from tocsin.cli import command_config
 
 from ._sink import store_path
 from ._store import MESSAGE_LIMIT
@@ -81,10 +82,7 @@ def _projects(path: Path) -> list[str]:
 
 
 def _last(args: argparse.Namespace) -> int:
-    config = tocsin.load_config(args.config)
-    for problem in config.problems:
-        where = problem.source if problem.key in ("", "-") else f"{problem.source}: {problem.key}"
-        args.err.write(f"tocsin: config {problem.level}: {tocsin.redact(f'{where}: {problem.message}')}\n")
+    config = command_config(args)
     name = (config.instances_of("state") or ["state"])[0]  # an instance may run it under another name
     enabled, reason = config.sink_enabled(name, "state")
     if not enabled:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from tocsin import Config, Severity, TocsinError, load_config
+from tocsin import TEST_ALERT_KEY, Config, Severity, TocsinError, load_config
 
 from ._duration import parse_since
 
@@ -83,10 +83,14 @@ def _severities(severity: str | Iterable[str] | None) -> list[str]:
 
 
 def _where(
-    project: str, severity: str | Iterable[str] | None, since: object, grep: str | None
+    project: str, severity: str | Iterable[str] | None, since: object, grep: str | None, include_test: bool = False
 ) -> tuple[str, list[object]]:
     clauses: list[str] = ["project = ?"]
     params: list[object] = [project]
+    if not include_test:
+        # `tocsin test`'s alerts carry {TEST_ALERT_KEY: true}; the context is stored as json.dumps wrote it
+        clauses.append("context NOT LIKE ?")
+        params.append(f'%"{TEST_ALERT_KEY}": true%')
     names = _severities(severity)
     if names:
         clauses.append(f"severity IN ({', '.join('?' * len(names))})")
@@ -132,6 +136,7 @@ def history(
     offset: int = 0,
     project: str | None = None,
     config: Config | None = None,
+    include_test: bool = False,
 ) -> list[dict[str, Any]]:
     """The alerts of the state store's history, newest first.
 
@@ -144,6 +149,7 @@ def history(
     :param limit: at most this many (1 … :data:`MAX_LIMIT`); ``offset`` skips the newest ones first.
     :param project: the project whose alerts to read (default: ``config``'s ``project``).
     :param config: where the defaults come from (default: :func:`tocsin.load_config`).
+    :param include_test: also the test alerts of ``tocsin test`` (left out by default).
 
     Each entry: ``id``, ``seq`` (the row's order of arrival), ``severity``, ``status``
     ("firing", or "resolved" for tocsin.resolve_alert), ``title``, ``message``, ``context`` (a dict),
@@ -156,7 +162,7 @@ def history(
     limit = _whole(limit, "limit", 1, MAX_LIMIT)
     offset = _whole(offset, "offset", 0, 2**62)
     project = _project(project, config)
-    where, params = _where(project, severity, since, grep)
+    where, params = _where(project, severity, since, grep, include_test)
     with _connect(path, config) as db:
         columns = {row[1] for row in db.execute("PRAGMA table_info(history)")}
         host = "host" if "host" in columns else "''"
@@ -196,10 +202,11 @@ def count_history(
     grep: str | None = None,
     project: str | None = None,
     config: Config | None = None,
+    include_test: bool = False,
 ) -> int:
     """How many alerts :func:`history` would find with these filters, without a limit."""
     project = _project(project, config)
-    where, params = _where(project, severity, since, grep)
+    where, params = _where(project, severity, since, grep, include_test)
     with _connect(path, config) as db:
         return int(db.execute(f"SELECT COUNT(*) FROM history WHERE {where}", params).fetchone()[0])  # noqa: S608 - values bound
 

@@ -12,7 +12,8 @@ import re
 import sys
 from typing import Any, Final, TextIO
 
-from tocsin import load_config, redact
+from tocsin import redact
+from tocsin.cli import command_config
 
 from ._history import MAX_LIMIT, StoreError, history
 
@@ -35,6 +36,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--limit", "-n", default="50", metavar="N",
                         help=f"at most N alerts (1 … {MAX_LIMIT}, default 50)")
     parser.add_argument("--json", action="store_true", help="a JSON list of entries")
+    parser.add_argument("--include-test", action="store_true", help="also the test alerts of `tocsin test`")
     parser.set_defaults(func=run)
 
 
@@ -47,9 +49,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     # The tocsin command hands its streams over as args.out and args.err.
     out = out or getattr(args, "out", None) or sys.stdout
     err = err or getattr(args, "err", None) or sys.stderr
-    config = load_config(getattr(args, "config", None))
+    config = command_config(args)
     try:
-        entries = history(severity=args.severity, since=args.since, grep=args.grep, limit=args.limit, config=config)
+        entries = history(severity=args.severity, since=args.since, grep=args.grep, limit=args.limit, config=config,
+                          include_test=args.include_test)
     except ValueError as exc:
         err.write(f"tocsin history: {exc}\n")
         return 2
