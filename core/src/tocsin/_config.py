@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
+from ._duration import parse_duration
 from ._seed_compat import SEED_PROJECT, apply_seed_environment, default_display_name
 from ._severity import Severity, parse_severity
 
@@ -34,7 +35,7 @@ DEFAULT_FLUSH_TIMEOUT: Final = 10.0
 
 _T = TypeVar("_T")
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_TOCSIN_KEYS: Final = frozenset({"enable", "disable", "project", "flush_timeout"})
+_TOCSIN_KEYS: Final = frozenset({"enable", "disable", "project", "flush_timeout", "spool"})
 # Keys every sink accepts, read by tocsin itself rather than by the sink.
 COMMON_SINK_KEYS: Final = frozenset({"min_severity"})
 
@@ -74,6 +75,7 @@ class SinkSettings(Mapping[str, Any]):
         source: str = "<defaults>",
         environ: Mapping[str, str] | None = None,
         problems: list[ConfigProblem] | None = None,
+        spool: Path | None = None,
     ) -> None:
         self.name = name
         """The sink's name: its entry-point name, and the NAME of ``[sinks.NAME]``."""
@@ -85,6 +87,8 @@ class SinkSettings(Mapping[str, Any]):
         self.problems: list[ConfigProblem] = [] if problems is None else problems
         """Problems found so far (shared with the :class:`Config` these settings came from)."""
         self._read: set[str] = set()
+        self.spool = spool
+        """The spool file of the network sinks (``[tocsin] spool``), None when disabled."""
 
     # Mapping protocol: raw values, for sinks that want to look without validation.
     def __getitem__(self, key: str) -> Any:
@@ -155,6 +159,18 @@ class SinkSettings(Mapping[str, Any]):
             return default
         return value
 
+    def get_duration(self, key: str, default: float) -> float:
+        """A duration in seconds: a number, or a string such as ``"30s"``, ``"10m"``, ``"1h"``."""
+        self._read.add(key)
+        if key not in self._values:
+            return default
+        value = self._values[key]
+        seconds = parse_duration(value)
+        if seconds is None:
+            self.problem(key, f"expected a duration (seconds, or \"30s\", \"10m\", \"1h\"), got {value!r}")
+            return default
+        return seconds
+
     def get_path(self, key: str, default: Path) -> Path:
         """A path setting: ``${ENV}`` expanded, then ``~`` expanded."""
         text = self.get_str(key, "")
@@ -217,6 +233,9 @@ class Config:
     project: str = DEFAULT_PROJECT
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
     """Seconds the flush at interpreter exit may take at most."""
+    spool: str | bool = True
+    """Where network sinks keep what they could not deliver before the process ended: True for
+    ``$XDG_STATE_HOME/tocsin/spool.db``, a path, or False for no spool."""
     # repr=False: the tables hold webhook URLs and the environment holds secrets; printing a
     # Config must not print them.
     sinks: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict, repr=False)
@@ -248,7 +267,17 @@ class Config:
             source=self.source or "<defaults>",
             environ=self.environ,
             problems=self.problems,
+            spool=self.spool_path(),
         )
+
+    def spool_path(self) -> Path | None:
+        """The spool file (``[tocsin] spool``), None when the spool is disabled."""
+        if self.spool is False:
+            return None
+        if isinstance(self.spool, str) and self.spool:
+            return Path(self.spool).expanduser()
+        base = self.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base).expanduser() / "tocsin" / "spool.db"
 
 
 def find_config_file(environ: Mapping[str, str]) -> Path | None:
@@ -332,6 +361,13 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
             config.flush_timeout = float(timeout)
         else:
             problems.append(ConfigProblem(source, "tocsin.flush_timeout", f"expected seconds >= 0, got {timeout!r}"))
+
+    if "spool" in main:
+        spool = main["spool"]
+        if isinstance(spool, bool) or (isinstance(spool, str) and spool.strip()):
+            config.spool = spool.strip() if isinstance(spool, str) else spool
+        else:
+            problems.append(ConfigProblem(source, "tocsin.spool", f"expected a path or false, got {spool!r}"))
 
     sinks = data.get("sinks", {})
     if not isinstance(sinks, dict):

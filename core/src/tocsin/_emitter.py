@@ -261,11 +261,12 @@ def _untrack(emitter: Emitter) -> None:
 
 
 def _flush_all_at_exit() -> None:
-    """Flush every live emitter, all within the longest configured ``flush_timeout``."""
+    """Close every live emitter, all within the longest configured ``flush_timeout``: each
+    flushes, then its sinks close (network destinations spool what is still pending)."""
     emitters = list(_live)
     if not emitters:
         return
     deadline = time.monotonic() + max(e.config.flush_timeout for e in emitters)
     for emitter in emitters:
-        if not emitter.flush(max(0.0, deadline - time.monotonic())):
+        if not emitter.close(max(0.0, deadline - time.monotonic())):
             diagnostic("warning", "tocsin.exit_flush_incomplete", stats=emitter.stats())
