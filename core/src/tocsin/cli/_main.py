@@ -74,6 +74,7 @@ def _parser(err: TextIO) -> argparse.ArgumentParser:
     new.add_argument("--network", action="store_true", help="start from the delivery engine (a webhook-style sink)")
     new.set_defaults(func=_new_sink)
 
+    __import__("tocsin.cli._spool", fromlist=["register"]).register(sub)  # tocsin spool [deliver]
     _add_plugin_commands(sub, err)
     for command in sub.choices.values():
         _global_options(command, suppress=True)
