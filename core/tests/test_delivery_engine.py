@@ -229,7 +229,8 @@ def test_a_body_sent_one_byte_a_second_cannot_wedge_the_destination(make: Make) 
     finally:
         stop.set()
         server.close()
-    assert stats["delivered"] == 4 and stats["failed"] == 0
+    assert stats["delivered"] == 4
+    assert stats["failed"] == 0
     retries = [e for e in logs if e["event"] == "tocsin.delivery_retry"]
     assert any("deadline" in e["error"] for e in retries)
 
@@ -255,7 +256,8 @@ def test_an_alert_that_cannot_be_rendered_costs_only_itself(make: Make) -> None:
             assert emitter.flush(10)
         stats = emitter.stats()["sinks"]["net"]
     assert sorted(recorder.titles()) == ["1 alert dropped", "a", "b", "c"]
-    assert stats["failed"] == 1 and stats["delivered"] == 3
+    assert stats["failed"] == 1
+    assert stats["delivered"] == 3
     [event] = [e for e in logs if e["event"] == "tocsin.render_failed"]
     assert "ValueError: cannot render this one" in event["traceback"]
 
@@ -296,7 +298,8 @@ def test_a_batch_rejected_with_a_4xx_is_split_until_the_refused_alert_is_alone(m
             assert emitter.flush(10)
         stats = emitter.stats()["sinks"]["net"]
     assert sorted(recorder.titles()) == sorted(f"a{i}" for i in range(8) if i != 5)
-    assert stats["failed"] == 1 and stats["delivered"] == 7
+    assert stats["failed"] == 1
+    assert stats["delivered"] == 7
     assert len([e for e in logs if e["event"] == "tocsin.delivery_rejected"]) == 1
     assert len(receiver.requests) <= 1 + 2 * 3  # halves: log2(8) rounds of two
 
@@ -353,7 +356,8 @@ def test_max_age_and_durations_are_read_from_settings() -> None:
                                                             "backoff_max": "5s", "request_timeout": "bad"}})
     with Emitter(config, sinks={"net": OnePerAlert}, discover=False) as emitter:
         sink = emitter.sink("net")
-        assert isinstance(sink, NetworkSink) and sink.destination is not None
+        assert isinstance(sink, NetworkSink)
+        assert sink.destination is not None
         assert sink.destination.retry.max_age == 600
         assert sink.destination.retry.backoff_max == 5
     assert [p.key for p in config.problems] == ["sinks.net.request_timeout"]

@@ -633,8 +633,11 @@ class Destination:
             for i, m in enumerate(messages):
                 last = i == len(messages) - 1
                 jobs.append(_Job(m, real if last else [], lost if (notice is not None and i == 0) else 0, 0, born))
-            if not messages:
+            if not messages:  # the sink chose to send nothing for them: done, not lost
                 self._finish_alerts(real)
+                with self._lock:
+                    self._done += len(real)
+                    self._done_cv.notify_all()
         return jobs
 
     # -- sending ---------------------------------------------------------------------------
@@ -678,6 +681,7 @@ class Destination:
         log: tuple[str, str, dict[str, Any]] | None = None
         split: list[Alert] = []
         finished: list[Alert] = []
+        done_later = 0  # counted once their spool rows are gone: flush() then means it
         with self._lock:
             self._in_flight.discard(job)
             if self._closed:
@@ -696,7 +700,7 @@ class Destination:
                 self.counters["delivered"] += len(job.alerts)
                 self.counters["messages"] += 1
                 finished = job.alerts
-                self._count_done(job)
+                done_later = len(job.alerts)
                 self._staff()
             elif outcome is Outcome.RATE_LIMITED:
                 self.counters["rate_limited"] += 1
@@ -710,6 +714,7 @@ class Destination:
                 if self._too_old(job, wait):
                     log = self._give_up(job, verdict.detail, "tocsin.delivery_failed")
                     finished = job.alerts
+                    done_later = len(job.alerts)
                 else:
                     self._ready.appendleft(job)
                     log = ("info", "tocsin.rate_limited", {"wait_s": round(wait, 3)})
@@ -720,6 +725,7 @@ class Destination:
                 if self._too_old(job, wait):
                     log = self._give_up(job, verdict.detail, "tocsin.delivery_failed")
                     finished = job.alerts
+                    done_later = len(job.alerts)
                 else:
                     self.counters["retries"] += 1
                     heapq.heappush(self._parked, (now + wait, next(self._seq), job))
@@ -731,7 +737,7 @@ class Destination:
                 everything = [job, *self._ready, *(j for _, _, j in self._parked)]
                 finished = [a for j in everything for a in j.alerts] + [a for a, _ in self._queue]
                 self._lose_locked(finished, verdict.detail)
-                self._done += len(finished)
+                done_later = len(finished)
                 self._ready.clear()
                 self._parked.clear()
                 self._queue.clear()
@@ -748,6 +754,7 @@ class Destination:
                 else:
                     log = self._give_up(job, verdict.detail, "tocsin.delivery_rejected")
                     finished = job.alerts
+                    done_later = len(job.alerts)
             self._work.notify()
             self._done_cv.notify_all()
         if log is not None:
@@ -755,6 +762,10 @@ class Destination:
             diagnostic(level, event, sink=self.name, target=self.target, **fields)
         if finished:
             self._finish_alerts(finished)
+        if done_later:
+            with self._lock:
+                self._done += done_later
+                self._done_cv.notify_all()
         if split:
             half = len(split) // 2
             jobs = self._render_jobs(split[:half]) + self._render_jobs(split[half:])
@@ -771,12 +782,7 @@ class Destination:
         """Under the lock: ``job`` is lost; count it and say so."""
         self._lose_locked(job.alerts, detail)
         self._lost_unreported += job.notices  # its announcement goes with the next message
-        self._count_done(job)
         return ("error", event, {"alerts": len(job.alerts), "attempts": job.attempt + 1, "error": detail})
-
-    def _count_done(self, job: _Job) -> None:
-        self._done += len(job.alerts)
-        self._done_cv.notify_all()
 
     def _lose_locked(self, alerts: list[Alert], reason: str) -> None:
         self.counters["failed"] += len(alerts)
@@ -786,9 +792,10 @@ class Destination:
     def _lose(self, alerts: list[Alert], reason: str) -> None:
         with self._lock:
             self._lose_locked(alerts, reason)
+        self._finish_alerts(alerts)
+        with self._lock:
             self._done += len(alerts)
             self._done_cv.notify_all()
-        self._finish_alerts(alerts)
 
     def _finish_alerts(self, alerts: list[Alert]) -> None:
         """Delivered or given up: their spool rows (if any) are no longer needed."""
