@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 
 @pytest.fixture(autouse=True)
 def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")
-    # Config(environ={}) falls back to Path.home(); subprocesses read XDG_STATE_HOME.
+    # Config(environ={}) falls back to Path.home(), which reads HOME; subprocesses inherit both.
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
-    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    monkeypatch.setenv("HOME", str(home))

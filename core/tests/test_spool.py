@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from tocsin import Config, Emitter, make_alert
-from tocsin.delivery import Spool
-from tocsin.delivery._spool import destination_key
+from tocsin import Config, Emitter
+from tocsin._alert import make_alert
+from tocsin.delivery._spool import Spool, destination_key
 from tocsin.testing import Receiver, always, hanging
 
 TOKEN = "SpOoLtOkEn" + "x9" * 20

@@ -24,7 +24,6 @@ from ._destination import Destination, Message, Outcome, Verdict, classify_respo
 from ._http import Response
 from ._retry import RetryPolicy
 from ._sink import NetworkSink
-from ._spool import Spool
 
 __all__ = [
     "Destination",
@@ -33,7 +32,6 @@ __all__ = [
     "Outcome",
     "Response",
     "RetryPolicy",
-    "Spool",
     "Verdict",
     "classify_response",
     "dropped_notice",
