@@ -20,7 +20,7 @@ import tocsin
 from tocsin import Alert, Config, Emitter
 from tocsin._duration import parse_duration
 from tocsin.delivery import Message, NetworkSink
-from tocsin.testing import Received, Receiver, Reply, always, hanging
+from tocsin.testing import Received, Receiver, Reply, always, flaky, hanging
 
 
 class OnePerAlert(NetworkSink):
@@ -121,6 +121,37 @@ def test_retries_for_as_long_as_the_outage_lasts(make: Make) -> None:
     assert sorted(recorder.titles()) == sorted(f"a{i}" for i in range(10))
     assert stats["failed"] == 0
     assert stats["retries"] > 10 * 6  # the old engine gave up after 6 attempts
+
+
+def test_after_an_outage_the_first_success_releases_the_parked_messages(make: Make) -> None:
+    start = time.monotonic()
+    arrived: list[float] = []
+
+    def respond(request: Received) -> Reply:
+        if time.monotonic() - start < 4.0:
+            return Reply(503)
+        arrived.append(time.monotonic())
+        return Reply(204)
+
+    with Receiver(respond) as receiver:
+        emitter = make(receiver.url, backoff_base=1, backoff_max=60)  # parked up to ~8 s each by now
+        for i in range(20):
+            emitter.emit("warning", f"a{i}", "m")
+        assert emitter.flush(40)
+    assert len(arrived) == 20
+    assert arrived[-1] - arrived[0] < 2.0  # together, not spread over each one's own backoff
+
+
+def test_503_on_every_other_request_never_backs_a_message_off_for_long(make: Make) -> None:
+    recorder = Recorder(flaky(503, every=2))
+    with Receiver(recorder) as receiver:
+        emitter = make(receiver.url, backoff_base=0.5, backoff_max=60)
+        for i in range(100):
+            emitter.emit("warning", f"a{i}", "m")
+        # some messages fail several times in a row; their backoff follows the destination's
+        # streak (short), not their own count (up to 60 s)
+        assert emitter.flush(30)
+    assert len(set(recorder.titles())) == 100
 
 
 def test_a_retrying_message_does_not_hold_up_the_others(make: Make) -> None:

@@ -57,6 +57,7 @@ USER_AGENT = f"tocsin/{__version__} (+alerts; python-urllib3)"
 _IDLE_EXIT: Final = 10.0  # seconds a sender with nothing to do waits before its thread ends
 _THROTTLE_FLOOR: Final = 1.0  # the least wait after a 429 that states no usable wait
 _CLAIM_CHUNK: Final = 500  # spooled alerts taken into the queue at once
+_RECOVERY: Final = 2.0  # seconds of failures in a row after which a success releases the parked
 _ALERT_OVERHEAD: Final = 512  # bytes an alert costs beyond its text (objects, rendering)
 
 
@@ -289,6 +290,8 @@ class Destination:
         self._not_before = 0.0
         self._header_paced = False
         self._throttled = 0  # 429s in a row that stated no usable wait
+        self._streak = 0  # failures in a row (5xx, timeouts) of the destination, whatever the message
+        self._failing_since: float | None = None
         self._closed = False
         self._in_spool: set[str] = set()  # ids of alerts with a row in the spool
         self._spool_garbage: list[str] = []  # ids whose rows to delete (dropped from the queue)
@@ -697,6 +700,13 @@ class Destination:
             if outcome is Outcome.DELIVERED:
                 self._limiter.succeeded(now - sent_at, in_use)
                 self._throttled = 0
+                if self._failing_since is not None and now - self._failing_since >= _RECOVERY and self._parked:
+                    # The first success after an outage: what waits for its retry goes now
+                    # (at the adaptive limit), not when each message's backoff ends.
+                    self._ready.extend(j for _, _, j in sorted(self._parked))
+                    self._parked.clear()
+                self._streak = 0
+                self._failing_since = None
                 self.counters["delivered"] += len(job.alerts)
                 self.counters["messages"] += 1
                 finished = job.alerts
@@ -721,7 +731,13 @@ class Destination:
             elif outcome is Outcome.RETRY:
                 self._limiter.pushed_back(now)
                 job.attempt += 1
-                wait = max(self.retry.backoff(job.attempt), verdict.delay or 0.0)
+                self._streak += 1
+                if self._failing_since is None:
+                    self._failing_since = now
+                # A message's backoff grows with its own attempts only while the destination
+                # keeps failing: when other messages get through (503 on every other request),
+                # a message unlucky several times in a row must not wait minutes.
+                wait = max(self.retry.backoff(min(job.attempt, self._streak + 2)), verdict.delay or 0.0)
                 if self._too_old(job, wait):
                     log = self._give_up(job, verdict.detail, "tocsin.delivery_failed")
                     finished = job.alerts
