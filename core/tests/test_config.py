@@ -148,7 +148,8 @@ def test_seed_webhook_variable_goes_to_the_sink_of_its_service(url: str, sink: s
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    (None, "state/tocsin/spool.db"), ('"~/x/spool.db"', "x/spool.db"), ("false", None), ("true", "state/tocsin/spool.db"),
+    (None, "state/tocsin/spool.db"), ('"~/x/spool.db"', "x/spool.db"), ("false", None),
+    ("true", "state/tocsin/spool.db"),
 ])
 def test_spool_setting(tmp_path: Path, value: str | None, expected: str | None) -> None:
     path = tmp_path / "t.toml"
