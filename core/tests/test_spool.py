@@ -209,3 +209,31 @@ def test_without_a_spool_pending_alerts_at_close_are_counted_lost(tmp_path: Path
         with capture_logs() as logs:
             emitter.close(0.2)
     assert [e["alerts"] for e in logs if e["event"] == "tocsin.delivery_abandoned"] == [3]
+
+
+def test_spool_commands_when_empty_or_disabled(tmp_path: Path) -> None:
+    env = setup(tmp_path, "http://127.0.0.1:9/hook")
+    empty = subprocess.run([*CLI, "spool"], env=env, capture_output=True, text=True, timeout=60)
+    assert empty.returncode == 0
+    assert "nothing spooled" in empty.stdout
+    assert not (tmp_path / "spool.db").exists()  # looking does not create it
+    deliver = subprocess.run([*CLI, "spool", "deliver", "--timeout", "1"], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert deliver.returncode == 0
+    config = Path(env["TOCSIN_CONFIG"])
+    config.write_text(config.read_text().replace(f'spool = "{tmp_path / "spool.db"}"', "spool = false"))
+    disabled = subprocess.run([*CLI, "spool"], env=env, capture_output=True, text=True, timeout=60)
+    assert disabled.returncode == 2
+    assert "disabled" in disabled.stderr
+
+
+def test_spool_deliver_exits_1_when_alerts_are_left(tmp_path: Path) -> None:
+    with Receiver(always(503)) as receiver:
+        url = receiver.url_for("/hook")
+        seed_rows(tmp_path / "spool.db", url, 3)
+        env = setup(tmp_path, url)
+        done = subprocess.run([*CLI, "spool", "deliver", "--timeout", "1"], env=env, capture_output=True,
+                              text=True, timeout=60)
+    assert done.returncode == 1
+    assert "3 alerts" in done.stdout
+    assert Spool(tmp_path / "spool.db").count() == 3  # given back, not lost
