@@ -368,7 +368,9 @@ class Destination:
             if self._done < target and not self._threads:
                 self._start_sender()
             try:
-                while self._done < target:
+                # No sender could start (Python 3.12+ refuses threads at shutdown): waiting would
+                # only delay the exit; close() spools what is left.
+                while self._done < target and self._threads:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
