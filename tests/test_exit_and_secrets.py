@@ -93,7 +93,7 @@ url = "{slack.url_for(f'/services/T1/B2/{TOKEN}')}"
 min_interval = 0
 [sinks.webhook]
 url = "{bad_url}"
-max_attempts = 2
+max_age = "1s"
 backoff_base = 0.01
 headers = {{ Authorization = "Bearer ${{HOOK_TOKEN}}" }}
 """)

@@ -145,3 +145,39 @@ def test_unread_keys() -> None:
 def test_seed_webhook_variable_goes_to_the_sink_of_its_service(url: str, sink: str) -> None:
     config = load_config(environ={"ATOCORE_ALERT_WEBHOOK": url, "XDG_CONFIG_HOME": "/nonexistent"})
     assert config.sinks == {sink: {"url": url}}
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, "state/tocsin/spool.db"), ('"~/x/spool.db"', "x/spool.db"), ("false", None),
+    ("true", "state/tocsin/spool.db"),
+])
+def test_spool_setting(tmp_path: Path, value: str | None, expected: str | None) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text("[tocsin]\n" + (f"spool = {value}\n" if value else ""))
+    config = load_config(path, environ={"XDG_STATE_HOME": str(tmp_path / "state"), "HOME": str(tmp_path)})
+    assert config.problems == []
+    spool = config.spool_path()
+    if expected is None:
+        assert spool is None
+    else:
+        assert spool is not None
+        assert str(spool).endswith(expected)
+    assert config.settings_for("x").spool == spool
+
+
+@pytest.mark.parametrize("value", ["3", '""', "[1]"])
+def test_bad_spool_setting_is_an_error(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(f"[tocsin]\nspool = {value}\n")
+    config = load_config(path, environ={})
+    assert [p.key for p in config.errors] == ["tocsin.spool"]
+
+
+def test_get_duration() -> None:
+    settings = SinkSettings("s", {"a": "10m", "b": 5, "c": "soon", "d": True})
+    assert settings.get_duration("a", 1) == 600
+    assert settings.get_duration("b", 1) == 5
+    assert settings.get_duration("c", 7) == 7
+    assert settings.get_duration("d", 8) == 8
+    assert settings.get_duration("missing", 9) == 9
+    assert [p.key for p in settings.problems] == ["sinks.s.c", "sinks.s.d"]

@@ -89,13 +89,13 @@ def test_503_every_other_request_loses_nothing(make: Make) -> None:
 def test_connection_refused_retries_then_gives_up_and_says_so(make: Make) -> None:
     with Receiver() as receiver:
         url = receiver.url
-    emitter = make(url, max_attempts=3)  # nobody listens there any more
+    emitter = make(url, max_age=1)  # nobody listens there any more
     with capture_logs() as logs:
         emitter.emit("critical", "lost", "m")
         assert emitter.flush(10)
     failed = [e for e in logs if e["event"] == "tocsin.delivery_failed"]
     assert len(failed) == 1
-    assert failed[0]["attempts"] == 3
+    assert failed[0]["attempts"] >= 2  # retried until the alert was older than max_age
     assert emitter.stats()["sinks"]["net"]["failed"] == 1
 
 
@@ -106,7 +106,7 @@ def test_lost_alerts_are_announced_when_the_destination_accepts_again(make: Make
         return Reply(500 if state["fail"] else 204)
 
     with Receiver(respond) as receiver:
-        emitter = make(receiver.url, max_attempts=1)
+        emitter = make(receiver.url, max_age=0)
         emitter.emit("info", "first", "m")
         assert emitter.flush(10)
         state["fail"] = False
@@ -189,7 +189,8 @@ def test_hanging_endpoint_threads_bounded_and_flush_deadline(make: Make) -> None
             emitter.emit("info", f"a{i}", "m")
         elapsed = time.perf_counter() - start
         assert threading.active_count() == after_100  # no thread per alert
-        assert [t.name for t in threading.enumerate() if t.name.startswith("tocsin-")] == ["tocsin-deliver-net"]
+        # no success yet: the adaptive limit stays at one request in flight, one sender
+        assert [t.name for t in threading.enumerate() if t.name.startswith("tocsin-deliver")] == ["tocsin-deliver-net"]
         t0 = time.monotonic()
         assert emitter.flush(0.5) is False
         assert time.monotonic() - t0 < 2
@@ -240,7 +241,7 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
 
 def test_check_sinks_reports_delivery_failures_and_unconfigured_sinks() -> None:
     with Receiver(always(404, b"gone")) as receiver:
-        config = Config(environ={}, sinks={"net": {"url": receiver.url, "max_attempts": 1}})
+        config = Config(environ={}, sinks={"net": {"url": receiver.url, "max_age": 0}})
         with Emitter(config, sinks={"net": JsonSink, "idle": JsonSink}, discover=False) as emitter:
             first = {c.name: c for c in emitter.check_sinks(5)}
             second = {c.name: c for c in emitter.check_sinks(5)}  # the same error again is still a failure
@@ -276,7 +277,7 @@ def test_tls_certificates_are_verified(tmp_path: Path, make: Make) -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        emitter = make(f"https://127.0.0.1:{server.server_address[1]}/hook", max_attempts=2)
+        emitter = make(f"https://127.0.0.1:{server.server_address[1]}/hook", max_age=1)
         with capture_logs() as logs:
             emitter.emit("critical", "over TLS", "m")
             assert emitter.flush(20)

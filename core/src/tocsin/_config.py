@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
+from ._duration import parse_duration
 from ._seed_compat import SEED_PROJECT, apply_seed_environment, default_display_name
 from ._severity import Severity, parse_severity
 
@@ -36,48 +37,21 @@ DEFAULT_FLUSH_TIMEOUT: Final = 10.0
 
 _T = TypeVar("_T")
 _ENV_REF: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_TOCSIN_KEYS: Final = frozenset({"enable", "disable", "project", "flush_timeout"})
+_TOCSIN_KEYS: Final = frozenset({"enable", "disable", "project", "flush_timeout", "spool"})
 # Keys every sink instance accepts, read by tocsin itself rather than by the sink.
 COMMON_SINK_KEYS: Final = frozenset(
     {"min_severity", "type", "matchers", "repeat_interval", "group_by", "send_resolved"}
 )
 DEFAULT_GROUP_BY: Final = ("severity", "title")
 """The labels that make two alerts "the same" for repeat suppression, unless ``group_by`` says otherwise."""
-_DURATION: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)")
-_UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: object) -> float | None:
-    """Seconds from ``"30s"``, ``"10m"``, ``"1h"``, ``"1h30m"``, ``"250ms"``, ``"2d"`` or a
-    number of seconds; None when it is none of these (or negative)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if 0 <= value < float("inf") else None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().lower()
-    try:
-        number = float(text)
-    except ValueError:
-        pass
-    else:
-        return number if 0 <= number < float("inf") else None
-    total, end = 0.0, 0
-    for found in _DURATION.finditer(text):
-        if found.start() != end:
-            return None
-        total += float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
-        end = found.end()
-    return total if end == len(text) and end else None
-
-
 def _suggest(name: str, candidates: Iterable[str]) -> str:
     """``"; did you mean 'state'?"`` for a close candidate, else ``""``."""
     import difflib  # only when a name is wrong
 
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
 # Keys whose values may be credentials: a problem message names the type of their value, never
 # the value (a string where a table was expected may well be "Bearer <token>").
 _SECRET_WORDS: Final = ("url", "secret", "header", "token", "password", "passwd", "auth", "key", "cookie", "credential")
@@ -134,6 +108,7 @@ class SinkSettings(Mapping[str, Any]):
         environ: Mapping[str, str] | None = None,
         problems: list[ConfigProblem] | None = None,
         type: str | None = None,
+        spool: Path | None = None,
     ) -> None:
         self.name = name
         """The instance's name: the NAME of ``[sinks.NAME]`` (the sink's entry-point name for
@@ -148,6 +123,8 @@ class SinkSettings(Mapping[str, Any]):
         self.problems: list[ConfigProblem] = [] if problems is None else problems
         """Problems found so far (shared with the :class:`Config` these settings came from)."""
         self._read: set[str] = set()
+        self.spool = spool
+        """The spool file of the network sinks (``[tocsin] spool``), None when disabled."""
 
     # Mapping protocol: raw values, for sinks that want to look without validation.
     def __getitem__(self, key: str) -> Any:
@@ -225,8 +202,8 @@ class SinkSettings(Mapping[str, Any]):
             return default
         seconds = parse_duration(self._values[key])
         if seconds is None:
-            self.problem(key, f"expected a duration like \"30s\", \"10m\", \"1h\" or seconds >= 0, got "
-                              f"{type(self._values[key]).__name__} {self._values[key]!r}")
+            self.problem(key, 'expected a duration like "30s", "10m", "1h" or seconds >= 0, got '
+                              + _shown(key, self._values[key]))
             return default
         return seconds
 
@@ -302,6 +279,9 @@ class Config:
     project: str = DEFAULT_PROJECT
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
     """Seconds the flush at interpreter exit may take at most."""
+    spool: str | bool = True
+    """Where network sinks keep what they could not deliver before the process ended: True for
+    ``$XDG_STATE_HOME/tocsin/spool.db``, a path, or False for no spool."""
     # repr=False: the tables hold webhook URLs and the environment holds secrets; printing a
     # Config must not print them.
     sinks: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict, repr=False)
@@ -357,6 +337,7 @@ class Config:
             environ=self.environ,
             problems=self.problems,
             type=self.instance_type(name),
+            spool=self.spool_path(),
         )
 
     def check_sink_names(self, types: Collection[str]) -> dict[str, str]:
@@ -403,6 +384,15 @@ class Config:
                         where, key, f"no sink or sink instance is named {name!r}{_suggest(name, candidates)}",
                         "warning"))
         return unknown
+
+    def spool_path(self) -> Path | None:
+        """The spool file (``[tocsin] spool``), None when the spool is disabled."""
+        if self.spool is False:
+            return None
+        if isinstance(self.spool, str) and self.spool:
+            return Path(self.spool).expanduser()
+        base = self.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base).expanduser() / "tocsin" / "spool.db"
 
 
 def find_config_file(environ: Mapping[str, str]) -> Path | None:
@@ -488,6 +478,13 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str
         else:
             problems.append(ConfigProblem(source, "tocsin.flush_timeout",
                                           f"expected seconds >= 0, got {_shown('flush_timeout', timeout)}"))
+
+    if "spool" in main:
+        spool = main["spool"]
+        if isinstance(spool, bool) or (isinstance(spool, str) and spool.strip()):
+            config.spool = spool.strip() if isinstance(spool, str) else spool
+        else:
+            problems.append(ConfigProblem(source, "tocsin.spool", f"expected a path or false, got {spool!r}"))
 
     sinks = data.get("sinks", {})
     if not isinstance(sinks, dict):

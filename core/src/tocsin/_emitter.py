@@ -245,12 +245,15 @@ class Emitter:
             if ok:
                 flushed = self._registry.flush(timeout, [record.name])
                 if not all(flushed.values()):
-                    ok, detail = False, f"not delivered within {timeout:g} s"
+                    error = self._registry.status(record.name).get("last_error")
+                    ok, detail = False, f"not delivered within {timeout:g} s" + (f": {error}" if error else "")
                 after = self._registry.status(record.name)
                 # A sink that failed says so in its counters or its last error.
                 failed_more = _count(after, "failed") > _count(before, "failed")
                 new_error = after.get("last_error") not in (None, before.get("last_error"))
-                if failed_more or new_error or after.get("gone"):
+                # an error on the way that a retry got past is not a failure of the sink
+                delivered_more = _count(after, "delivered") > _count(before, "delivered")
+                if failed_more or after.get("gone") or (new_error and not (ok and delivered_more)):
                     ok, detail = False, str(after.get("last_error") or "delivery failed")
                 elif ok and after.get("target"):
                     detail = f"delivered to {after['target']}"
@@ -293,7 +296,9 @@ def _untrack(emitter: Emitter) -> None:
 
 
 def _flush_all_at_exit() -> None:
-    """Flush every live emitter, all within the longest configured ``flush_timeout``."""
+    """Close every live emitter, all within the longest configured ``flush_timeout``: each
+    flushes, then its sinks close (network destinations spool what is still pending). An alert
+    emitted after this started is flushed as it is emitted (see ``Emitter._deliver``)."""
     global _exit_flushed
     _exit_flushed = True  # set first: an alert emitted while this runs is flushed by it or by its emit
     emitters = list(_live)
@@ -301,5 +306,5 @@ def _flush_all_at_exit() -> None:
         return
     deadline = time.monotonic() + max(e.config.flush_timeout for e in emitters)
     for emitter in emitters:
-        if not emitter.flush(max(0.0, deadline - time.monotonic())):
+        if not emitter.close(max(0.0, deadline - time.monotonic())):
             diagnostic("warning", "tocsin.exit_flush_incomplete", stats=emitter.stats())

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .._discovery import COMMANDS_GROUP, find_entry_points
-from . import _resolve, _show_config
+from . import _resolve, _show_config, _spool
 from ._text import problem_text, tidy, tidy_event
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ def _parser(err: TextIO) -> argparse.ArgumentParser:
     new.set_defaults(func=_new_sink)
     _show_config.register(sub)
 
-    _resolve.register(sub)  # tocsin resolve TITLE [MSG] (issue 10)
+    _resolve.register(sub)  # tocsin resolve TITLE [MSG]
+    _spool.register(sub)  # tocsin spool [deliver]
     _add_plugin_commands(sub, err)
     for command in sub.choices.values():
         _global_options(command, suppress=True)

@@ -23,7 +23,7 @@ from .._seed_compat import severity_emoji
 from ._destination import Destination, Message, Outcome, Verdict, classify_response, dropped_notice
 from ._http import Response
 from ._retry import RetryPolicy
-from ._sink import NetworkSink
+from ._sink import NetworkSink, destination_settings
 
 __all__ = [
     "Destination",
@@ -34,6 +34,7 @@ __all__ = [
     "RetryPolicy",
     "Verdict",
     "classify_response",
+    "destination_settings",
     "dropped_notice",
     "severity_emoji",
     "truncate",

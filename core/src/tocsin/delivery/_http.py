@@ -3,15 +3,26 @@
 urllib3 is imported on first use, so that processes with no network sink never pay for it.
 One ``PoolManager`` per process keeps connections alive between alerts; it is rebuilt in a
 child after ``fork()``, whose inherited sockets belong to the parent.
+
+Every request has a deadline for the whole of it: connect, send, and the full answer. urllib3's
+timeouts bound each ``recv`` only, so a server that answers 200 and then sends its body one byte a
+second would hold a sender for as long as it likes. A watchdog thread (one per process, started
+with the first request) shuts down the socket of a request that is past its deadline; the
+blocked ``recv`` then fails at once and the request counts as timed out.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
+import heapq
+import itertools
 import json
 import os
+import socket
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,23 +39,115 @@ _MAX_BODY = 64 * 1024  # a webhook's answer is small; never hold more of a hosti
 _lock = threading.Lock()
 _pool: urllib3.PoolManager | None = None
 _exiting = False
+_current = threading.local()  # the deadline of the request this thread is making
+
+
+class _Watchdog:
+    """Shuts down the sockets of requests past their deadline (one thread, started on demand)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int]] = []
+        self._socks: dict[int, socket.socket] = {}
+        self._ids = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float, sock: socket.socket) -> int:
+        with self._cond:
+            key = next(self._ids)
+            self._socks[key] = sock
+            heapq.heappush(self._heap, (deadline, key))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tocsin-http-deadline", daemon=True)
+                self._thread.start()
+            elif self._heap[0][1] == key:
+                self._cond.notify()
+            return key
+
+    def forget(self, key: int) -> None:
+        with self._cond:
+            self._socks.pop(key, None)  # its heap entry is skipped when it comes up
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][1] not in self._socks:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                deadline, key = self._heap[0]
+                remaining = deadline - time.monotonic()
+                if remaining > 0:
+                    self._cond.wait(remaining)
+                    continue
+                heapq.heappop(self._heap)
+                sock = self._socks.pop(key)
+                with contextlib.suppress(OSError):  # already closed: nothing to cut
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+_watchdog = _Watchdog()
 
 
 def _forget_pool() -> None:
-    global _pool, _lock
+    global _pool, _lock, _watchdog
     _pool = None
     _lock = threading.Lock()
+    _watchdog = _Watchdog()  # the parent's watchdog thread does not exist in the child
 
 
 os.register_at_fork(after_in_child=_forget_pool)
 
 
+def _watch_connection(conn: Any) -> None:
+    """Put the socket of ``conn`` under the deadline of the request this thread is making."""
+    deadline: float | None = getattr(_current, "deadline", None)
+    sock = getattr(conn, "sock", None)
+    if deadline is None or sock is None:
+        return
+    keys: list[int] = _current.keys
+    keys.append(_watchdog.watch(deadline, sock))
+
+
 def _new_pool() -> urllib3.PoolManager:
+    """A pool whose connections put their socket under the deadline of the request in hand."""
     import urllib3
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    # Connections that put their socket under the request's deadline, whether they
+    # connect now or were kept alive from an earlier request.
+    class _Conn(HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            _watch_connection(self)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch_connection(self)
+            super().request(*args, **kwargs)
+
+    class _TLSConn(HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            _watch_connection(self)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch_connection(self)
+            super().request(*args, **kwargs)
+
+    class _Pool(HTTPConnectionPool):
+        ConnectionCls = _Conn
+
+    class _TLSPool(HTTPSConnectionPool):
+        ConnectionCls = _TLSConn
 
     # retries=False: the delivery engine retries, with its own backoff and pacing.
     # TLS certificates are verified (urllib3's default, kept on purpose).
-    return urllib3.PoolManager(num_pools=16, maxsize=4, retries=False)
+    # maxsize 8: as many kept-alive connections per host as a destination's senders.
+    pool = urllib3.PoolManager(num_pools=16, maxsize=8, retries=False)
+    pool.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+    return pool
 
 
 def _get_pool() -> tuple[urllib3.PoolManager, bool]:
@@ -101,13 +204,20 @@ class Response:
             return None
 
 
-def post(url: str, body: bytes, headers: Mapping[str, str], *, connect_timeout: float, read_timeout: float) -> Response:
+def post(url: str, body: bytes, headers: Mapping[str, str], *, connect_timeout: float, read_timeout: float,
+         deadline: float | None = None) -> Response:
     """POST ``body`` to ``url``; redirects are not followed (a redirect could carry an alert,
-    and its signature, to another host). Raises :class:`~tocsin.TransportError` (message
-    redacted) when no answer came: refused, reset, timed out, TLS failure."""
+    and its signature, to another host). ``deadline`` (seconds, default connect + read
+    timeouts) bounds the whole request, the full answer included. Raises
+    :class:`~tocsin.TransportError` (message redacted) when no whole answer came: refused,
+    reset, timed out, TLS failure, deadline passed."""
     import urllib3
 
     pool, throwaway = _get_pool()
+    budget = connect_timeout + read_timeout if deadline is None else deadline
+    _current.deadline = time.monotonic() + budget
+    _current.keys = []
+    resp = None
     try:
         resp = pool.request(
             "POST", url, body=body, headers=dict(headers), redirect=False, retries=False,
@@ -118,9 +228,17 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, connect_timeout: 
             resp.close()  # more than we keep: drop the connection rather than drain it
         else:
             resp.release_conn()
-    except urllib3.exceptions.HTTPError as exc:
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        if resp is not None:
+            resp.close()
+        if time.monotonic() >= _current.deadline:
+            raise TransportError(f"no complete answer within the {budget:g} s request deadline") from None
         raise TransportError(redact(f"{type(exc).__name__}: {exc}")) from None
     finally:
         if throwaway:
             pool.clear()
+        for key in _current.keys:
+            _watchdog.forget(key)
+        _current.deadline = None
+        _current.keys = []
     return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()}, data)

@@ -17,22 +17,22 @@ _RNG: Final = random.Random()  # noqa: S311 - jitter, not cryptography  # a serv
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter for connection errors, timeouts and 5xx answers.
+    """How long and how often to try again after connection errors, timeouts, 5xx and 408.
 
-    Attempt ``n`` (1-based) failing waits about ``backoff_base * 2 ** (n - 1)`` seconds, at
-    most ``backoff_max``, each wait drawn in its upper half at random ("equal jitter") so that
-    many processes retrying together spread out. After ``max_attempts`` attempts the message is
-    given up, logged and counted. Waits for 429 answers are what the service asks, and do not
-    count as attempts.
+    Failed attempt ``n`` (1-based) waits about ``backoff_base * 2 ** (n - 1)`` seconds, at most
+    ``backoff_max``, each wait drawn in its upper half at random ("equal jitter") so that many
+    processes retrying together spread out. An alert is retried for as long as an outage lasts,
+    until it is older than ``max_age`` seconds; then it is given up, logged and counted. A wait
+    that a service states (``Retry-After`` on a 429) is honoured exactly and is not an attempt.
     """
 
-    max_attempts: int = 6
     backoff_base: float = 0.5
-    backoff_max: float = 30.0
+    backoff_max: float = 60.0
+    max_age: float = 3600.0
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** max(0, attempt - 1))
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** min(64, max(0, attempt - 1)))
         return ceiling / 2 + (rng or _RNG).uniform(0, ceiling / 2)
 
 

@@ -14,13 +14,12 @@ Settings (``[sinks.alertmanager]``): ``url`` or ``urls`` (base URLs such as
 ``http://am-1:9093``), ``labels``, ``resolve_after`` (``"5m"``), ``generator_url``,
 ``bearer_token`` or ``basic_auth = {username, password}`` (write secrets as ``${ENV_VAR}``),
 and the delivery settings of :class:`tocsin.delivery.NetworkSink` (``connect_timeout``,
-``read_timeout``, ``max_attempts``, ``backoff_base``, ``backoff_max``, ``queue_size``,
+``read_timeout``, ``max_age``, ``backoff_base``, ``backoff_max``, ``queue_size``,
 ``min_interval``).
 """
 
 from __future__ import annotations
 
-from ._duration import parse_duration
 from ._payload import alert_payload, label_name
 from ._sink import API_PATH, AlertmanagerSink, classify_alertmanager, peer_destinations
 
@@ -30,6 +29,5 @@ __all__ = [
     "alert_payload",
     "classify_alertmanager",
     "label_name",
-    "parse_duration",
     "peer_destinations",
 ]

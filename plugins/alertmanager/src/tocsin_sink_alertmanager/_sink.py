@@ -11,9 +11,16 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tocsin import Alert, SinkSettings, hookimpl, redact_url, register_secret
-from tocsin.delivery import Destination, Message, Outcome, Response, RetryPolicy, Verdict, classify_response
+from tocsin.delivery import (
+    Destination,
+    Message,
+    Outcome,
+    Response,
+    Verdict,
+    classify_response,
+    destination_settings,
+)
 
-from ._duration import parse_duration
 from ._payload import alert_payload
 
 __all__ = ["API_PATH", "AlertmanagerSink", "classify_alertmanager"]
@@ -54,21 +61,11 @@ def peer_destinations(
 ) -> list[Destination]:
     """One delivery engine per peer, each with NetworkSink's common settings (the one place
     that knows how the engine is built; see tocsin.delivery.NetworkSink for the settings)."""
-    retry = RetryPolicy(
-        max_attempts=settings.get_int("max_attempts", 6, minimum=1),
-        backoff_base=settings.get_float("backoff_base", 0.5, minimum=0),
-        backoff_max=settings.get_float("backoff_max", 30.0, minimum=0),
-    )
-    options: dict[str, Any] = {
-        "connect_timeout": settings.get_float("connect_timeout", 3.0, minimum=0.01),
-        "read_timeout": settings.get_float("read_timeout", 10.0, minimum=0.01),
-        "capacity": settings.get_int("queue_size", 10_000, minimum=1),
-        "min_interval": settings.get_float("min_interval", 0.0, minimum=0),
-    }
+    options = destination_settings(settings)
     destinations = []
     for url in urls:
         destination = Destination(settings.name, _endpoint(url), render, classify=classify_alertmanager,
-                                  headers=headers, retry=retry, max_batch=AlertmanagerSink.max_batch, **options)
+                                  headers=headers, max_batch=AlertmanagerSink.max_batch, **options)
         destination.target = redact_url(url)  # the peer as configured: "http://am-1:9093/", not ".../***"
         destinations.append(destination)
     return destinations
@@ -90,12 +87,10 @@ class AlertmanagerSink:
         self.project = settings.project
         self.urls = self._read_urls(settings)
         self.label_keys = self._read_list(settings, "labels")
-        raw = settings.get("resolve_after", _DEFAULT_RESOLVE_AFTER)
-        resolve_after = parse_duration(raw)
-        if resolve_after is None:
-            settings.problem("resolve_after", f"expected a duration such as \"5m\", \"30s\" or seconds, got {raw!r}")
-            resolve_after = _DEFAULT_RESOLVE_AFTER
-        self.resolve_after = resolve_after
+        self.resolve_after = settings.get_duration("resolve_after", _DEFAULT_RESOLVE_AFTER)
+        if self.resolve_after <= 0:  # endsAt = startsAt: Alertmanager would take every alert as resolved
+            settings.problem("resolve_after", "must be more than 0 s")
+            self.resolve_after = _DEFAULT_RESOLVE_AFTER
         self.generator_url = settings.get_str("generator_url")
         self._headers = self._read_auth(settings)
         self.destinations = peer_destinations(settings, self.urls, self.render, self._headers)

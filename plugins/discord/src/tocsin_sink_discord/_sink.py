@@ -15,6 +15,7 @@ __all__ = ["DiscordSink"]
 class DiscordSink(NetworkSink):
     """Posts alerts to a Discord webhook; see the package docstring."""
 
+    default_max_concurrency = 1  # paced by the service's own headers: one request at a time
     max_batch = 50  # five full messages per round: later alerts coalesce in the next
 
     def configure(self, settings: SinkSettings) -> None:

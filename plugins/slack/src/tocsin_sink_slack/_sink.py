@@ -20,6 +20,7 @@ class SlackSink(NetworkSink):
     """Posts alerts to a Slack incoming webhook; see the package docstring."""
 
     default_min_interval = 1.0  # Slack: about one message per second per webhook
+    default_max_concurrency = 1  # paced by the service's own headers: one request at a time
     max_batch = 50
 
     def configure(self, settings: SinkSettings) -> None:
