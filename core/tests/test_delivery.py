@@ -287,3 +287,12 @@ def test_tls_certificates_are_verified(tmp_path: Path, make: Make) -> None:
     assert received == []
     [failed] = [e for e in logs if e["event"] == "tocsin.delivery_failed"]
     assert "CERTIFICATE_VERIFY_FAILED" in failed["error"] or "certificate verify failed" in failed["error"]
+
+
+def test_an_answer_without_a_body_is_not_printed_with_an_empty_tail() -> None:
+    from tocsin.delivery import classify_response
+
+    assert Response(404, {}, b"").summary() == "HTTP 404"
+    assert Response(404, {}, b"  \n").summary() == "HTTP 404"
+    assert Response(400, {}, b"bad thing").summary() == "HTTP 400: bad thing"
+    assert classify_response(Response(404, {}, b"")).detail == "HTTP 404"

@@ -102,7 +102,7 @@ def classify_response(response: Response) -> Verdict:
     status = response.status
     if 200 <= status < 300:
         return Verdict(Outcome.DELIVERED)
-    detail = f"HTTP {status}: {response.text()}"
+    detail = response.summary()
     if status == 429:
         return Verdict(Outcome.RATE_LIMITED, rate_limit_delay(response), detail)
     if status >= 500 or status == 408:
@@ -392,7 +392,7 @@ class Destination:
                 self._flushers -= 1
         if not complete:
             diagnostic("warning", "tocsin.delivery_flush_timeout", sink=self.name, target=self.target,
-                       pending=pending, timeout=timeout)
+                       pending=pending, timeout=round(timeout, 2))
         return complete
 
     def deliver_spooled(self, timeout: float) -> bool:

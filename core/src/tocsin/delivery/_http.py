@@ -196,6 +196,12 @@ class Response:
         """The body as text (at most ``limit`` characters), credentials redacted."""
         return redact(self.body[: limit * 4].decode("utf-8", "replace")[:limit])
 
+    def summary(self) -> str:
+        """``HTTP 404: the service's text`` (redacted), or ``HTTP 404`` when it sent none: what
+        logs and ``last_error`` say of an answer."""
+        body = self.text().strip()
+        return f"HTTP {self.status}: {body}" if body else f"HTTP {self.status}"
+
     def json(self) -> Any:
         """The body parsed as JSON, or None when it is not JSON."""
         try:

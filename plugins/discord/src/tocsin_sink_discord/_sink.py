@@ -31,5 +31,5 @@ class DiscordSink(NetworkSink):
         # 404 "Unknown Webhook" (10015) and 401 "Invalid Webhook Token" (50027): the webhook is
         # gone, and Discord asks clients to stop sending to it.
         if response.status in (401, 404):
-            return Verdict(Outcome.GONE, None, f"HTTP {response.status}: {response.text()}")
+            return Verdict(Outcome.GONE, None, response.summary())
         return classify_response(response)

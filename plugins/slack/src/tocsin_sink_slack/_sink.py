@@ -38,7 +38,7 @@ class SlackSink(NetworkSink):
         if response.status == 200:
             if body in ("ok", ""):
                 return Verdict(Outcome.DELIVERED)
-            return Verdict(Outcome.REJECTED, None, f"HTTP 200: {body}")
+            return Verdict(Outcome.REJECTED, None, response.summary())
         if body in _GONE:
-            return Verdict(Outcome.GONE, None, f"HTTP {response.status}: {body}")
+            return Verdict(Outcome.GONE, None, response.summary())
         return classify_response(response)
