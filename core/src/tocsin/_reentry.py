@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -93,6 +92,8 @@ def leave_sink(previous: str | None) -> None:
 
 
 def _signal_handler_codes() -> set[CodeType]:
+    import signal  # here, not at import: `import signal` builds its enums (~10 ms), and only this rare path needs it
+
     codes = set()
     for signum in signal.valid_signals():
         try:

@@ -24,19 +24,21 @@ import contextvars
 import dataclasses
 import json
 import os
-import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._alert import RESOLVED, Alert
 from ._log import diagnostic
 from ._matchers import label_value
 from ._severity import Severity, parse_severity
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = [
     "REPEATS_FILE",
@@ -111,6 +113,8 @@ class RepeatStore:
         os.register_at_fork(after_in_child=after_fork_in_child)
 
     def _connect(self) -> sqlite3.Connection:
+        import sqlite3  # only where repeat suppression is configured: `import tocsin` does not pay for it
+
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=self.busy_timeout, check_same_thread=False, isolation_level=None)
@@ -340,6 +344,8 @@ def last_fired_severity(environ: Mapping[str, str], project: str, title: str) ->
     """The severity ``title`` last fired with on this host, as the repeats store recorded it
     (instances with a ``repeat_interval`` record it); None when unknown. A read of at most a
     few milliseconds: a busy store is not waited for."""
+    import sqlite3
+
     path = repeat_store_path(environ)
     if not path.is_file():
         return None

@@ -7,7 +7,6 @@ flush never runs and the embedded sinks' background work is lost (docs/exit-path
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 from types import FrameType
@@ -58,6 +57,8 @@ def install_sigterm_flush(timeout: float | None = None) -> None:
     ``timeout`` bounds the flush of the chained and ignored cases. Raises ``ValueError`` when
     called from a thread other than the main thread (a rule of :func:`signal.signal`).
     """
+    import signal  # here: `import tocsin` should not pay for building the signal module's enums
+
     previous = signal.getsignal(signal.SIGTERM)
     if getattr(previous, "_tocsin_sigterm_flush", False):
         return  # installed already: never chain to ourselves
