@@ -336,3 +336,30 @@ def test_keyboard_interrupt_from_a_sink_reaches_the_user(make_emitter: Make) -> 
     emitter = make_emitter({"ctrl_c": Interrupted()})
     with pytest.raises(KeyboardInterrupt):
         emitter.emit("info", "t", "m")
+
+
+def test_strict_emitter_raises_tocsins_own_errors() -> None:
+    """The errors tocsin raises to sink authors and tools are its own and name the culprit."""
+    from tocsin import Config, ConfigError, SinkError, TocsinError
+
+    class NoHook:  # registers, but implements no alert_emitted
+        pass
+
+    with pytest.raises(SinkError) as raised:
+        Emitter(Config(environ={}), sinks={"empty": NoHook()}, discover=False, strict=True)
+    assert raised.value.sink == "empty"
+    assert "implements no alert_emitted" in raised.value.detail
+    assert isinstance(raised.value, TocsinError)
+
+    bad = Config(environ={}, sinks={"rec": {"min_severity": "loud"}})
+    with pytest.raises(ConfigError) as config_error:
+        Emitter(bad, sinks={"rec": Recorder}, discover=False, strict=True)
+    assert [p.key for p in config_error.value.problems] == ["sinks.rec.min_severity"]
+
+    # not strict: recorded, and emitting still works
+    lenient = Emitter(Config(environ={}), sinks={"empty": NoHook(), "rec": Recorder}, discover=False)
+    [empty] = [r for r in lenient.sinks() if r.name == "empty"]
+    assert isinstance(empty.load_error, SinkError)
+    lenient.emit("info", "t", "m")
+    assert lenient.sink("rec").titles == ["t"]  # type: ignore[union-attr]
+    lenient.close(0)
