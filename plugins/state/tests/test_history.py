@@ -280,3 +280,20 @@ def test_history_leaves_out_test_alerts_unless_asked(tmp_path: Path) -> None:
     assert [e["title"] for e in default] == ["real one"]
     everything = json.loads(tocsin("history", "--json", "--include-test").stdout)
     assert [e["title"] for e in everything] == ["tocsin test alert", "real one"]
+
+
+def test_a_resolve_is_marked_in_last_and_history(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "ATOCORE_"))}
+    env.update(XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "cfg"), HOME=str(tmp_path),
+               TOCSIN_ENABLE="state")
+
+    def tocsin(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tocsin", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    assert tocsin("emit", "critical", "Backup failed", "rsync 23").returncode == 0
+    assert tocsin("resolve", "Backup failed", "rsync ok now", "--severity", "critical").returncode == 0
+    assert "RESOLVED Backup failed: rsync ok now" in tocsin("last").stdout
+    lines = tocsin("history").stdout.splitlines()
+    assert "RESOLVED Backup failed: rsync ok now" in lines[0]
+    assert "RESOLVED" not in lines[1]

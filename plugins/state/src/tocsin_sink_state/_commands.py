@@ -109,5 +109,6 @@ def _last(args: argparse.Namespace) -> int:
     for severity in ("critical", "warning", "info"):
         if severity in last:
             a = last[severity]
-            args.out.write(f"{severity:<9} {a['timestamp']}  {a['title']}: {a['message']}\n")
+            resolved = "RESOLVED " if a.get("status") == "resolved" else ""
+            args.out.write(f"{severity:<9} {a['timestamp']}  {resolved}{a['title']}: {a['message']}\n")
     return 0

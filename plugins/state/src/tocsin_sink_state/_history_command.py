@@ -67,7 +67,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         return 0
     for entry in entries:
         first = entry["message"].split("\n", 1)[0]
-        line = f"{entry['timestamp']}  {entry['severity']:<8}  {entry['title']}"
+        resolved = "RESOLVED " if entry["status"] == "resolved" else ""
+        line = f"{entry['timestamp']}  {entry['severity']:<8}  {resolved}{entry['title']}"
         if first:
             line += f": {first[:200]}"
         if entry["host"]:
