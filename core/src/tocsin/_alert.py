@@ -7,7 +7,6 @@ import datetime as _dt
 import functools
 import json
 import os
-import socket
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -107,6 +106,8 @@ def _host() -> str:
     global _HOST
     if _HOST is None:
         try:
+            import socket  # on the first alert, not at `import tocsin`
+
             _HOST = to_text(socket.gethostname(), 255)
         except Exception:
             _HOST = "unknown"

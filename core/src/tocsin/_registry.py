@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pluggy
 
@@ -37,9 +37,11 @@ from ._errors import SinkError
 from ._hookspecs import PROJECT_NAME, SinkSpec
 from ._log import diagnostic
 from ._matchers import Matcher, MatcherError, Route, parse_matchers
-from ._repeat import RepeatFilter, installing, repeat_store_path
 from ._severity import Severity
 from ._status import SinkStatus
+
+if TYPE_CHECKING:
+    from ._repeat import RepeatFilter
 
 __all__ = ["HookResult", "SinkFailure", "SinkRecord", "SinkRegistry"]
 
@@ -227,6 +229,8 @@ class SinkRegistry:
         route = Route(matchers, send_resolved=record.send_resolved, project=settings.project)
         record.route = None if route.trivial else route
         if record.repeat_interval > 0:
+            from ._repeat import RepeatFilter, repeat_store_path  # sqlite3 and all: only when configured
+
             record.repeat = RepeatFilter(record.name, record.repeat_interval, record.group_by,
                                          repeat_store_path(settings.environ), settings.project)
         return True
@@ -256,6 +260,8 @@ class SinkRegistry:
         record.min_severity = settings.get_severity("min_severity", Severity.INFO)
         if not self._routing(settings, record):
             return record
+        from ._repeat import installing  # here, not at `import tocsin`: bench/import_time.py
+
         try:
             obj = load()
             if isinstance(obj, type):
