@@ -24,19 +24,21 @@ import contextvars
 import dataclasses
 import json
 import os
-import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._alert import RESOLVED, Alert
 from ._log import diagnostic
 from ._matchers import label_value
 from ._severity import Severity, parse_severity
+
+if TYPE_CHECKING:  # imported when a store is opened: `import tocsin` does not pay for sqlite3
+    import sqlite3
 
 __all__ = [
     "REPEATS_FILE",
@@ -112,6 +114,8 @@ class RepeatStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
+            import sqlite3
+
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=self.busy_timeout, check_same_thread=False, isolation_level=None)
             try:
@@ -343,6 +347,8 @@ def last_fired_severity(environ: Mapping[str, str], project: str, title: str) ->
     path = repeat_store_path(environ)
     if not path.is_file():
         return None
+    import sqlite3
+
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.05)
         try:
