@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from ._alert import RESOLVED, Alert
+from ._config import tocsin_state_dir
 from ._log import diagnostic
 from ._matchers import label_value
 from ._severity import Severity, parse_severity
@@ -76,8 +77,7 @@ _KEEP_STALE: Final = 7 * 86400.0  # rows whose count nobody will report are kept
 
 def repeat_store_path(environ: Mapping[str, str]) -> Path:
     """``$XDG_STATE_HOME/tocsin/repeats.db`` (``~/.local/state`` when unset): beside the state store."""
-    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base).expanduser() / "tocsin" / REPEATS_FILE
+    return tocsin_state_dir(environ) / REPEATS_FILE
 
 
 def _epoch(alert: Alert) -> float:
