@@ -169,6 +169,14 @@ def test_last_with_only_test_alerts_says_so(tmp_path: Path, env: dict[str, str])
     assert "only test alerts (--include-test shows them)" in run.stdout
 
 
+def test_last_sends_no_escape_sequence_to_the_terminal(tmp_path: Path, env: dict[str, str]) -> None:
+    # As tocsin history: alert text may hold anything, a terminal gets it as \\xNN.
+    assert tocsin(tmp_path, env, "emit", "warning", "red \x1b[31m alert", "m\rover").returncode == 0
+    shown = tocsin(tmp_path, env, "last").stdout
+    assert "\x1b" not in shown and "\r" not in shown
+    assert "red \\x1b[31m alert: m\\x0dover" in shown
+
+
 def test_test_severity_is_checked(tmp_path: Path, env: dict[str, str]) -> None:
     run = tocsin(tmp_path, env, "test", "--severity", "loud")
     assert run.returncode == 2

@@ -15,6 +15,7 @@ from tocsin import redact
 from tocsin.cli import command_config
 
 from ._history import StoreError, _stored_projects, last, store_location
+from ._history_command import terminal_text
 
 __all__ = ["register"]
 
@@ -54,5 +55,6 @@ def _last(args: argparse.Namespace) -> int:
     for severity in ("critical", "warning", "info"):
         if severity in found:
             a = found[severity]
-            args.out.write(redact(f"{severity:<9} {a['timestamp']}  {a['title']}: {a['message']}") + "\n")
+            # Alert text may hold anything: no escape sequence reaches the terminal.
+            args.out.write(redact(terminal_text(f"{severity:<9} {a['timestamp']}  {a['title']}: {a['message']}")) + "\n")
     return 0
