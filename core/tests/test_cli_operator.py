@@ -173,7 +173,8 @@ def test_last_sends_no_escape_sequence_to_the_terminal(tmp_path: Path, env: dict
     # As tocsin history: alert text may hold anything, a terminal gets it as \\xNN.
     assert tocsin(tmp_path, env, "emit", "warning", "red \x1b[31m alert", "m\rover").returncode == 0
     shown = tocsin(tmp_path, env, "last").stdout
-    assert "\x1b" not in shown and "\r" not in shown
+    assert "\x1b" not in shown
+    assert "\r" not in shown
     assert "red \\x1b[31m alert: m\\x0dover" in shown
 
 

@@ -56,5 +56,6 @@ def _last(args: argparse.Namespace) -> int:
         if severity in found:
             a = found[severity]
             # Alert text may hold anything: no escape sequence reaches the terminal.
-            args.out.write(redact(terminal_text(f"{severity:<9} {a['timestamp']}  {a['title']}: {a['message']}")) + "\n")
+            line = f"{severity:<9} {a['timestamp']}  {a['title']}: {a['message']}"
+            args.out.write(redact(terminal_text(line)) + "\n")
     return 0
