@@ -25,7 +25,6 @@ import dataclasses
 import json
 import os
 import threading
-import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -37,6 +36,7 @@ from ._config import tocsin_state_dir
 from ._log import diagnostic
 from ._matchers import label_value
 from ._severity import Severity, parse_severity
+from ._sqlite import open_wal
 
 if TYPE_CHECKING:  # imported when a store is opened: `import tocsin` does not pay for sqlite3
     import sqlite3
@@ -114,27 +114,7 @@ class RepeatStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
-            import sqlite3
-
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout, check_same_thread=False, isolation_level=None)
-            try:
-                # Creating the schema reads, then writes: a concurrent creator can make SQLite
-                # answer "locked" without waiting (see the state store); retry briefly.
-                for attempt in range(20):
-                    try:
-                        db.execute("PRAGMA journal_mode=WAL")
-                        db.execute("PRAGMA synchronous=NORMAL")
-                        db.executescript(_SCHEMA)
-                        break
-                    except sqlite3.OperationalError as exc:
-                        if attempt == 19 or not any(w in str(exc) for w in ("locked", "busy")):
-                            raise
-                        time.sleep(0.01 * (attempt + 1))
-            except BaseException:
-                db.close()
-                raise
-            self._db = db
+            self._db = open_wal(self.path, _SCHEMA, timeout=self.busy_timeout)
         return self._db
 
     @contextlib.contextmanager
