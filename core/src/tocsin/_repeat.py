@@ -38,7 +38,7 @@ from ._matchers import label_value
 from ._severity import Severity, parse_severity
 from ._sqlite import open_wal
 
-if TYPE_CHECKING:  # imported when a store is opened: `import tocsin` does not pay for sqlite3
+if TYPE_CHECKING:
     import sqlite3
 
 __all__ = [
@@ -324,11 +324,11 @@ def last_fired_severity(environ: Mapping[str, str], project: str, title: str) ->
     """The severity ``title`` last fired with on this host, as the repeats store recorded it
     (instances with a ``repeat_interval`` record it); None when unknown. A read of at most a
     few milliseconds: a busy store is not waited for."""
+    import sqlite3
+
     path = repeat_store_path(environ)
     if not path.is_file():
         return None
-    import sqlite3
-
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.05)
         try:

@@ -35,7 +35,7 @@ _NOT_OVERRIDES: Final = frozenset({"TOCSIN_CONFIG", "TOCSIN_QUIET"})
 _GETTERS: Final = ("get_str", "get_bool", "get_int", "get_float", "get_duration", "get_str_list", "get_path",
                     "get_severity", "get_str_map")
 # Config fields that are not settings of [tocsin].
-_NOT_SETTINGS: Final = frozenset({"sinks", "source", "problems", "environ"})
+_NOT_SETTINGS: Final = frozenset({"sinks", "source", "problems", "environ", "list_sources"})
 _DURATION_KEY: Final = re.compile(r"(^|_)(timeout|delay|linger|interval|wait|seconds|after|age)$")
 
 

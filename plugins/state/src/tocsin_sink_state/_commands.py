@@ -56,6 +56,7 @@ def _last(args: argparse.Namespace) -> int:
         if severity in found:
             a = found[severity]
             # Alert text may hold anything: no escape sequence reaches the terminal.
-            line = f"{severity:<9} {a['timestamp']}  {a['title']}: {a['message']}"
+            resolved = "RESOLVED " if a.get("status") == "resolved" else ""
+            line = f"{severity:<9} {a['timestamp']}  {resolved}{a['title']}: {a['message']}"
             args.out.write(redact(terminal_text(line)) + "\n")
     return 0
