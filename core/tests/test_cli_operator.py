@@ -84,6 +84,19 @@ def test_config_shows_file_settings_sources_and_problems(tmp_path: Path, env: di
     assert "  warning: tocsin.toml: sinks.file.colour: unknown key" in human.stdout
 
 
+def test_config_shows_duration_and_list_settings_as_read(tmp_path: Path, env: dict[str, str]) -> None:
+    # get_duration and get_str_list are getters too: their keys show the effective value, and
+    # their defaults show when unset (request_timeout was missing from the report before).
+    (tmp_path / "tocsin.toml").write_text(
+        '[sinks.webhook]\nurl = "https://example.invalid/hook"\nrepeat_interval = "1h"\ngroup_by = ["title"]\n')
+    report = json.loads(tocsin(tmp_path, env, "config", "--json").stdout)
+    hook = report["sinks"]["webhook"]["settings"]
+    assert hook["repeat_interval"]["value"] == 3600.0
+    assert hook["group_by"]["value"] == ["title"]
+    assert hook["request_timeout"]["source"] == "default"
+    assert re.search(r"repeat_interval +=\s+3600 s", tocsin(tmp_path, env, "config").stdout)
+
+
 def test_config_with_no_file_says_where_it_looked(tmp_path: Path, env: dict[str, str]) -> None:
     run = tocsin(tmp_path, env, "config")
     assert run.returncode == 0, run.stderr
@@ -167,6 +180,15 @@ def test_last_with_only_test_alerts_says_so(tmp_path: Path, env: dict[str, str])
     assert run.returncode == 0
     assert "no alerts recorded yet for project 'atocore'" in run.stdout
     assert "only test alerts (--include-test shows them)" in run.stdout
+
+
+def test_last_sends_no_escape_sequence_to_the_terminal(tmp_path: Path, env: dict[str, str]) -> None:
+    # As tocsin history: alert text may hold anything, a terminal gets it as \\xNN.
+    assert tocsin(tmp_path, env, "emit", "warning", "red \x1b[31m alert", "m\rover").returncode == 0
+    shown = tocsin(tmp_path, env, "last").stdout
+    assert "\x1b" not in shown
+    assert "\r" not in shown
+    assert "red \\x1b[31m alert: m\\x0dover" in shown
 
 
 def test_test_severity_is_checked(tmp_path: Path, env: dict[str, str]) -> None:

@@ -184,6 +184,8 @@ def test_correct_names_give_no_warning(tmp_path: Any) -> None:
 @pytest.mark.parametrize(("value", "seconds"), [
     ("30s", 30.0), ("10m", 600.0), ("1h", 3600.0), ("1h30m", 5400.0), ("250ms", 0.25), ("2d", 172800.0),
     (90, 90.0), (1.5, 1.5), ("45", 45.0), ("0", 0.0), (" 5M ", 300.0), ("1h 30m", 5400.0), ("1w", 604800.0),
+    # Spelt-out units: the grammar `tocsin history --since` always accepted, now the only one.
+    ("10min", 600.0), ("2 days", 172800.0), ("1 hour 30 minutes", 5400.0), ("90sec", 90.0),
 ])
 def test_durations(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds

@@ -15,6 +15,7 @@ import threading
 from . import _reentry
 from ._alert import Alert, make_alert
 from ._config import Config, ConfigProblem, SinkSettings, load_config
+from ._duration import parse_duration
 from ._emitter import Emitter, SinkCheck
 from ._errors import ConfigError, DeliveryError, SinkError, TocsinError, TransportError
 from ._hookspecs import SinkSpec, hookimpl
@@ -60,6 +61,7 @@ __all__ = [
     "install_sigterm_flush",
     "is_test_context",
     "load_config",
+    "parse_duration",
     "redact",
     "redact_url",
     "register_secret",

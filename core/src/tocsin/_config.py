@@ -29,6 +29,7 @@ __all__ = [
     "find_config_file",
     "load_config",
     "parse_duration",
+    "tocsin_state_dir",
 ]
 
 DEFAULT_PROJECT: Final = SEED_PROJECT
@@ -256,8 +257,7 @@ class SinkSettings(Mapping[str, Any]):
 
     def state_dir(self) -> Path:
         """Where sinks keep files by default: ``$XDG_STATE_HOME/tocsin`` (``~/.local/state/tocsin``)."""
-        base = self._environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(base).expanduser() / "tocsin"
+        return tocsin_state_dir(self._environ)
 
     def unread_keys(self) -> list[str]:
         """Keys present in the table that no getter has read: probably misspelt."""
@@ -391,8 +391,14 @@ class Config:
             return None
         if isinstance(self.spool, str) and self.spool:
             return Path(self.spool).expanduser()
-        base = self.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-        return Path(base).expanduser() / "tocsin" / "spool.db"
+        return tocsin_state_dir(self.environ) / "spool.db"
+
+
+def tocsin_state_dir(environ: Mapping[str, str]) -> Path:
+    """``$XDG_STATE_HOME/tocsin`` (``~/.local/state/tocsin`` when unset): the one place the
+    default files of tocsin live (state store, spool, repeats store), computed once here."""
+    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base).expanduser() / "tocsin"
 
 
 def find_config_file(environ: Mapping[str, str]) -> Path | None:

@@ -25,7 +25,6 @@ import dataclasses
 import json
 import os
 import threading
-import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -33,9 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from ._alert import RESOLVED, Alert
+from ._config import tocsin_state_dir
 from ._log import diagnostic
 from ._matchers import label_value
 from ._severity import Severity, parse_severity
+from ._sqlite import open_wal
 
 if TYPE_CHECKING:
     import sqlite3
@@ -76,8 +77,7 @@ _KEEP_STALE: Final = 7 * 86400.0  # rows whose count nobody will report are kept
 
 def repeat_store_path(environ: Mapping[str, str]) -> Path:
     """``$XDG_STATE_HOME/tocsin/repeats.db`` (``~/.local/state`` when unset): beside the state store."""
-    base = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base).expanduser() / "tocsin" / REPEATS_FILE
+    return tocsin_state_dir(environ) / REPEATS_FILE
 
 
 def _epoch(alert: Alert) -> float:
@@ -113,28 +113,8 @@ class RepeatStore:
         os.register_at_fork(after_in_child=after_fork_in_child)
 
     def _connect(self) -> sqlite3.Connection:
-        import sqlite3  # only where repeat suppression is configured: `import tocsin` does not pay for it
-
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout, check_same_thread=False, isolation_level=None)
-            try:
-                # Creating the schema reads, then writes: a concurrent creator can make SQLite
-                # answer "locked" without waiting (see the state store); retry briefly.
-                for attempt in range(20):
-                    try:
-                        db.execute("PRAGMA journal_mode=WAL")
-                        db.execute("PRAGMA synchronous=NORMAL")
-                        db.executescript(_SCHEMA)
-                        break
-                    except sqlite3.OperationalError as exc:
-                        if attempt == 19 or not any(w in str(exc) for w in ("locked", "busy")):
-                            raise
-                        time.sleep(0.01 * (attempt + 1))
-            except BaseException:
-                db.close()
-                raise
-            self._db = db
+            self._db = open_wal(self.path, _SCHEMA, timeout=self.busy_timeout)
         return self._db
 
     @contextlib.contextmanager

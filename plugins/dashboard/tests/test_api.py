@@ -253,3 +253,43 @@ def test_a_bug_is_a_json_500_without_a_traceback(store: Path, http: Http) -> Non
         server.close()
     assert answer.status == 500
     assert answer.json() == {"error": "internal error (KeyError); see the server's log"}
+
+
+def test_connections_beyond_the_limit_are_closed_and_slots_come_back(store: Path, http: Http) -> None:
+    # Idle clients hold a thread each (up to the handler's 30 s timeout): past the limit a
+    # connection is closed at once instead of starting one more thread.
+    import socket
+    import time
+
+    from tocsin import Config, Emitter
+    from tocsin_dashboard import Dashboard, DashboardServer
+
+    config = Config(environ={}, sinks={"state": {"path": str(store)}})
+    emitter = Emitter(config, sinks={"state": StateSink}, discover=False)
+    server = DashboardServer(("127.0.0.1", 0), Dashboard(config, emitter=emitter), max_connections=2)
+    server.start()
+    address = ("127.0.0.1", int(server.server_address[1]))
+    idle = [socket.create_connection(address, timeout=10) for _ in range(2)]
+    try:
+        extra = socket.create_connection(address, timeout=10)
+        try:
+            extra.sendall(b"GET /api/last HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert extra.recv(1024) == b""  # closed without an answer
+        finally:
+            extra.close()
+    finally:
+        for sock in idle:
+            sock.close()
+    try:
+        status = 0
+        for _ in range(250):  # the idle connections' threads see EOF and give their slots back
+            try:
+                status = http(server.url, "/api/last").status
+            except OSError:  # refused while the slots are still taken
+                time.sleep(0.02)
+                continue
+            break
+        assert status == 200
+    finally:
+        server.close()
+        emitter.close(1)

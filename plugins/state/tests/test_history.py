@@ -25,6 +25,7 @@ from tocsin_sink_state import (
     last,
     parse_since,
     severity_counts,
+    store_location,
 )
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -174,6 +175,21 @@ def test_defaults_come_from_the_configuration(db: Path) -> None:
     config = Config(environ={}, project="beta", sinks={"state": {"path": str(db)}})
     assert [e["title"] for e in history(config=config)] == ["other project"]
     assert last(config=config)["critical"]["title"] == "other project"
+
+
+def test_a_renamed_state_instance_is_read_where_it_writes(db: Path) -> None:
+    # [sinks.audit] type = "state": history, the dashboard and `tocsin last` read its store, as
+    # `tocsin last` already did; before, history read the default path of an instance "state".
+    config = Config(environ={}, project="beta", sinks={"audit": {"type": "state", "path": str(db)}})
+    assert store_location(config) == (db, "beta")
+    assert [e["title"] for e in history(config=config)] == ["other project"]
+
+
+def test_last_without_test_alerts_shows_the_newest_real_one(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    write(path, ("warning", "real", "m", None, 60), ("warning", "a test", "m", {"tocsin_test": True}, 0))
+    assert last(path, project="atocore")["warning"]["title"] == "a test"
+    assert last(path, project="atocore", include_test=False)["warning"]["title"] == "real"
 
 
 def test_severity_counts_per_bucket(db: Path) -> None:

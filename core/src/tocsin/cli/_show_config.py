@@ -32,10 +32,11 @@ _ENV_REF: Final = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 # Variables that change the configuration (besides TOCSIN_CONFIG, which chooses the file).
 _OVERRIDE_PREFIXES: Final = ("TOCSIN_", "ATOCORE_")
 _NOT_OVERRIDES: Final = frozenset({"TOCSIN_CONFIG", "TOCSIN_QUIET"})
-_GETTERS: Final = ("get_str", "get_bool", "get_int", "get_float", "get_path", "get_severity", "get_str_map")
+_GETTERS: Final = ("get_str", "get_bool", "get_int", "get_float", "get_duration", "get_str_list", "get_path",
+                    "get_severity", "get_str_map")
 # Config fields that are not settings of [tocsin].
 _NOT_SETTINGS: Final = frozenset({"sinks", "source", "problems", "environ", "list_sources"})
-_DURATION_KEY: Final = re.compile(r"(^|_)(timeout|delay|linger|interval|wait|seconds)$")
+_DURATION_KEY: Final = re.compile(r"(^|_)(timeout|delay|linger|interval|wait|seconds|after|age)$")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

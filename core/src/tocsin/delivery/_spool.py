@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._alert import Alert
 from .._normalise import normalise_context
 from .._severity import Severity, parse_severity
+from .._sqlite import open_wal
 
 if TYPE_CHECKING:
     import sqlite3
@@ -100,16 +101,10 @@ class Spool:
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():
-            import sqlite3
-
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE for claims).
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a commit survives the process being killed (SIGKILL, os._exit, OOM);
-            # only a power loss may take the last ones, and fsync per alert would cost each emit.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
+            # Transactions are explicit (BEGIN IMMEDIATE for claims); synchronous=NORMAL, as
+            # fsync per alert would cost each emit. Schema creation beside other processes that
+            # create the same new spool is retried there (it failed a whole spool before).
+            conn = open_wal(self.path, _SCHEMA, timeout=10.0, dir_mode=0o700)
             with contextlib.suppress(OSError):
                 os.chmod(self.path, 0o600)  # alerts may say more than the world should read
             self._conn = conn

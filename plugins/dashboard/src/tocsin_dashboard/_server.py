@@ -203,12 +203,19 @@ class DashboardServer(http.server.ThreadingHTTPServer):
     GET only (anything else: ``405`` with ``Allow: GET``). With a ``token`` every request, the
     page included, must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``); without
     one, only requests addressed to a loopback name are answered (against DNS rebinding).
+
+    At most ``max_connections`` connections are served at once (one thread each, an idle one
+    held up to 30 s); a connection beyond that is closed at once, before any thread starts, so
+    that clients that connect and wait cannot grow the process's threads without bound.
     """
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], dashboard: Dashboard, token: str | None = None) -> None:
+    def __init__(
+        self, address: tuple[str, int], dashboard: Dashboard, token: str | None = None, *, max_connections: int = 64
+    ) -> None:
+        self._slots = threading.BoundedSemaphore(max_connections)
         host = address[0]
         if ":" in host.strip("[]"):
             self.address_family = socket.AF_INET6
@@ -240,6 +247,25 @@ class DashboardServer(http.server.ThreadingHTTPServer):
         """``shutdown()`` that does not wait forever when ``serve_forever`` never ran."""
         if getattr(self, "_serving", False):
             self.shutdown()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Start a thread for the connection when a slot is free, else close it (see the class)."""
+        if not self._slots.acquire(blocking=False):
+            _log.warning("tocsin.dashboard_busy", client=str(client_address[0]))
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started: it will not give the slot back
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve one connection on its thread, then give its slot back."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Handle requests until :meth:`shutdown` (see ``socketserver``)."""

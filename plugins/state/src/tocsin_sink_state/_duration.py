@@ -1,21 +1,18 @@
 """Reading ``--since`` values: a duration ago ("30s", "10m", "1h30m", "2d", "90") or a time.
 
-Local to the state plugin: core has no duration parser, and history is the only reader of one.
+The duration part is core's :func:`tocsin.parse_duration`, the one grammar of durations in
+tocsin; this module adds only times and the bounds of a look-back.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from typing import Final
+
+from tocsin import parse_duration
 
 __all__ = ["parse_since"]
 
-_UNITS: Final = {"s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60, "minutes": 60,
-                 "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400,
-                 "w": 604800, "week": 604800, "weeks": 604800}
-_PART: Final = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
-_WHOLE: Final = re.compile(r"(?:\d+(?:\.\d+)?\s*[a-z]*\s*)+")
 _LONGEST: Final = _dt.timedelta(days=36500)
 
 
@@ -32,9 +29,8 @@ def parse_since(value: str | _dt.timedelta | _dt.datetime, now: _dt.datetime | N
     if isinstance(value, _dt.timedelta):
         delta = value
     else:
-        text = str(value).strip().lower()
-        parsed = _duration(text) if text and _WHOLE.fullmatch(text) else None
-        if parsed is None:
+        seconds = parse_duration(str(value))
+        if seconds is None:
             try:
                 when = _dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
             except ValueError:
@@ -43,19 +39,9 @@ def parse_since(value: str | _dt.timedelta | _dt.datetime, now: _dt.datetime | N
                     "nor a time (2026-11-29T10:00:00Z)"
                 ) from None
             return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
-        delta = parsed
+        if seconds > _LONGEST.total_seconds():  # checked first: timedelta() overflows on huge values
+            raise ValueError(f"since: {str(value)[:40]!r} must be between 0 s and 100 years")
+        delta = _dt.timedelta(seconds=seconds)
     if delta < _dt.timedelta(0) or delta > _LONGEST:
         raise ValueError(f"since: {str(value)[:40]!r} must be between 0 s and 100 years")
     return now - delta
-
-
-def _duration(text: str) -> _dt.timedelta | None:
-    seconds = 0.0
-    for number, unit in _PART.findall(text):
-        if unit and unit not in _UNITS:
-            return None
-        value = float(number) * _UNITS.get(unit or "s", 1)
-        if value > _LONGEST.total_seconds():
-            raise ValueError(f"since: {text[:40]!r} must be between 0 s and 100 years")
-        seconds += value
-    return _dt.timedelta(seconds=seconds)

@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from tocsin import TEST_ALERT_KEY, Config, Severity, TocsinError, load_config
+from tocsin import TEST_ALERT_KEY, Config, Severity, TocsinError, is_test_context, load_config
 
 from ._duration import parse_since
+from ._store import MESSAGE_LIMIT
 
 __all__ = ["MAX_LIMIT", "StoreError", "count_history", "history", "last", "severity_counts", "store_location"]
 
@@ -39,7 +40,9 @@ def store_location(config: Config | None = None) -> tuple[Path, str]:
     from ._sink import store_path
 
     config = load_config() if config is None else config
-    return store_path(config.settings_for("state")), config.project
+    # An instance may run the state sink under another name ([sinks.audit] type = "state").
+    name = (config.instances_of("state") or ["state"])[0]
+    return store_path(config.settings_for(name)), config.project
 
 
 @contextlib.contextmanager
@@ -252,17 +255,53 @@ def severity_counts(
 
 
 def last(
-    path: Path | str | None = None, *, project: str | None = None, config: Config | None = None
+    path: Path | str | None = None,
+    *,
+    project: str | None = None,
+    config: Config | None = None,
+    include_test: bool = True,
 ) -> dict[str, dict[str, Any]]:
     """The last alert of each severity (title, message, timestamp, id, context), keyed by
-    severity: what ``tocsin last`` shows, read-only."""
+    severity: what ``tocsin last`` shows, read-only.
+
+    With ``include_test=False`` a test alert (:func:`tocsin.is_test_context`) is replaced by the
+    newest other alert of its severity in the history, or left out when there is none.
+    """
     project = _project(project, config)
     with _connect(path, config) as db:
         rows = db.execute("SELECT severity, value FROM state WHERE project = ?", (project,)).fetchall()
-    out = {}
-    for row in rows:
-        try:
-            out[row["severity"]] = json.loads(row["value"])
-        except ValueError:
-            continue
+        out = {}
+        for row in rows:
+            try:
+                out[row["severity"]] = json.loads(row["value"])
+            except ValueError:
+                continue
+        if not include_test:
+            for severity in [s for s, a in out.items() if is_test_context(a.get("context"))]:
+                replacement = _newest_real(db, project, severity)
+                if replacement is None:
+                    del out[severity]
+                else:
+                    out[severity] = replacement
     return out
+
+
+def _stored_projects(path: Path | str | None = None, *, config: Config | None = None) -> list[str]:
+    """The projects that have a last alert in the store, sorted, read-only."""
+    with _connect(path, config) as db:
+        return [row[0] for row in db.execute("SELECT DISTINCT project FROM state ORDER BY project")]
+
+
+def _newest_real(db: sqlite3.Connection, project: str, severity: str) -> dict[str, Any] | None:
+    """The newest alert of ``severity`` in the history that is not a test, in the state row's shape."""
+    row = db.execute(
+        "SELECT title, message, timestamp, id, context FROM history WHERE project = ? AND severity = ?"
+        " AND json_extract(context, ?) IS NOT 1 ORDER BY seq DESC LIMIT 1",
+        (project, severity, f"$.{TEST_ALERT_KEY}"),
+    ).fetchone()
+    if row is None:
+        return None
+    title, message, timestamp, alert_id, context = row
+    # The history keeps ISO 8601 with microseconds; the state row the seed's seconds.
+    return {"title": title, "message": message[:MESSAGE_LIMIT], "timestamp": timestamp[:19] + "Z",
+            "id": alert_id, "context": json.loads(context)}

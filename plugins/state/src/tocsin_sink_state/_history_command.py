@@ -40,7 +40,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _clean(text: str) -> str:
+def terminal_text(text: str) -> str:
+    """``text`` with control characters (escape sequences, carriage returns) shown as ``\\xNN``."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
@@ -73,5 +74,5 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
             line += f": {first[:200]}"
         if entry["host"]:
             line += f"  [{entry['host']}]"
-        out.write(redact(_clean(line)) + "\n")
+        out.write(redact(terminal_text(line)) + "\n")
     return 0
