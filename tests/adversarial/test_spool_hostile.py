@@ -1,0 +1,92 @@
+"""The spool (issue 8) in a hostile environment: deleted, corrupt, unwritable, raced.
+
+Real processes and a real loopback receiver; every run bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tocsin.testing import Receiver, Received, Reply
+
+pytestmark = [pytest.mark.timeout(60)]
+RunPy = Callable[..., subprocess.CompletedProcess[str]]
+
+
+class Switch:
+    """503 until ``healthy`` is set, then 204: one URL for the emitting and the draining process."""
+
+    def __init__(self) -> None:
+        self.healthy = False
+        self.ids: list[str] = []
+
+    def __call__(self, request: Received) -> Reply:
+        if not self.healthy:
+            return Reply(503)
+        self.ids.append(str(request.json().get("id")))
+        return Reply(204)
+
+
+def _config(tmp_path: Path, url: str, *, durable: bool, spool: str | None = None) -> Path:
+    path = tmp_path / "tocsin.toml"
+    head = "[tocsin]\nenable = [\"webhook\"]\n" + (f"spool = \"{spool}\"\n" if spool else "")
+    path.write_text(f"{head}\n[sinks.webhook]\nurl = \"{url}\"\ndurable = {'true' if durable else 'false'}\n")
+    return path
+
+
+def _spool_deliver(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tocsin", "spool", "deliver", "--timeout", "15"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=40)
+
+
+DURABLE_DELETE = """
+import os, sys, time
+from pathlib import Path
+import tocsin
+for i in range(5):
+    tocsin.emit_alert("critical", f"before{i}", "m")
+spool = Path(os.environ["XDG_STATE_HOME"]) / "tocsin" / "spool.db"
+assert spool.exists(), "durable alerts are in the spool"
+for suffix in (("", "-wal", "-shm") if "delete" in sys.argv else ()):  # a tmp cleaner or an operator's rm -rf ~/.local/state/tocsin
+    Path(str(spool) + suffix).unlink(missing_ok=True)
+for i in range(5):
+    tocsin.emit_alert("critical", f"after{i}", "m")
+os._exit(0)  # as SIGKILL or the OOM killer: durable alerts must survive it
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a spool deleted mid-run swallows every later durable alert")
+def test_durable_alerts_survive_the_spool_file_being_deleted_mid_run(
+        tmp_path: Path, run_py: RunPy, scenario_env: Callable[..., dict[str, str]]) -> None:
+    """The spool keeps its SQLite connection open on the deleted inode: every later durable write
+    'succeeds' into a file no other process can see, and ``os._exit`` loses them without a word
+    (the state sink was fixed for the same fault in issue 9, item 4)."""
+    switch = Switch()
+    with Receiver(switch) as receiver:
+        _config(tmp_path, receiver.url_for("/hook"), durable=True)
+        run = run_py(DURABLE_DELETE, "delete")
+        assert run.returncode == 0, run.stderr
+        switch.healthy = True
+        _spool_deliver(tmp_path, scenario_env())
+    # The five emitted before the deletion are gone with the file; the five after must not be.
+    assert len(set(switch.ids)) >= 5, f"delivered after the deletion: {len(set(switch.ids))} of 10"
+
+
+def test_durable_alerts_survive_os_exit(tmp_path: Path, run_py: RunPy,
+                                        scenario_env: Callable[..., dict[str, str]]) -> None:
+    """The control for the test above: no deletion, all ten delivered by ``tocsin spool deliver``."""
+    switch = Switch()
+    with Receiver(switch) as receiver:
+        _config(tmp_path, receiver.url_for("/hook"), durable=True)
+        run = run_py(DURABLE_DELETE)
+        assert run.returncode == 0, run.stderr
+        switch.healthy = True
+        deliver = _spool_deliver(tmp_path, scenario_env())
+    assert deliver.returncode == 0, deliver.stdout + deliver.stderr
+    assert len(set(switch.ids)) == 10
