@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tocsin import Config, Emitter
-from tocsin.testing import Receiver, Received, Reply
+from tocsin.testing import Received, Receiver, Reply
 from tocsin_sink_webhook import WebhookSink
 
 pytestmark = [pytest.mark.timeout(30)]

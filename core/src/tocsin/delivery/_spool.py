@@ -96,9 +96,37 @@ class Spool:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
+        self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
         self.owner = ""
 
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
     def _db(self) -> sqlite3.Connection:
+        if self._conn is not None and self._pid == os.getpid() and self._file_id() != self._ident:
+            # Deleted or replaced under us (a tmp cleaner, rm -rf of the state folder): the
+            # connection still writes to the unlinked inode, which no other process will read.
+            # Carry its rows over to a fresh file, so that nothing spooled so far is lost.
+            old, self._conn = self._conn, None
+            rows: list[Any] = []
+            with contextlib.suppress(Exception):
+                rows = old.execute("SELECT destination, sink, target, alert_id, alert, created, owner, "
+                                   "lease_until FROM spool").fetchall()
+            with contextlib.suppress(Exception):
+                old.close()
+            owner = self.owner
+            new = self._db()
+            self.owner = owner  # the leases this process holds stay its own (renew() finds them)
+            if rows:
+                new.execute("BEGIN IMMEDIATE")
+                new.executemany("INSERT OR IGNORE INTO spool (destination, sink, target, alert_id, alert, created, "
+                                "owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                new.execute("COMMIT")
+            return new
         if self._conn is None or self._pid != os.getpid():
             import sqlite3
 
@@ -113,6 +141,7 @@ class Spool:
             with contextlib.suppress(OSError):
                 os.chmod(self.path, 0o600)  # alerts may say more than the world should read
             self._conn = conn
+            self._ident = self._file_id()
             self._pid = os.getpid()
             self.owner = f"{socket.gethostname()}\t{self._pid}\t{uuid.uuid4().hex[:8]}"
         return self._conn
