@@ -89,3 +89,35 @@ def test_durable_alerts_survive_os_exit(tmp_path: Path, run_py: RunPy,
         deliver = _spool_deliver(tmp_path, scenario_env())
     assert deliver.returncode == 0, deliver.stdout + deliver.stderr
     assert len(set(switch.ids)) == 10
+
+
+EMIT_20 = """
+import tocsin
+for i in range(20):
+    tocsin.emit_alert("warning", f"t{i}", "m")
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a corrupt spool file crashes `tocsin spool` and loses every exit's alerts")
+def test_a_corrupt_spool_file_is_set_aside_not_fatal(
+        tmp_path: Path, run_py: RunPy, scenario_env: Callable[..., dict[str, str]]) -> None:
+    """BUG: a spool file that is not a database (a torn copy, a disk error, a wrong path) made every
+    later exit lose what it had to spool (``tocsin.delivery_abandoned ... note='no spool configured'``),
+    and ``tocsin spool`` / ``tocsin spool deliver`` die with a ``sqlite3.DatabaseError`` traceback."""
+    spool = tmp_path / "state" / "tocsin" / "spool.db"
+    spool.parent.mkdir(parents=True)
+    spool.write_bytes(b"not a database " * 500)
+    switch = Switch()
+    with Receiver(switch) as receiver:
+        config = _config(tmp_path, receiver.url_for("/hook"), durable=False)
+        config.write_text(config.read_text().replace("[tocsin]\n", "[tocsin]\nflush_timeout = 0.5\n"))
+        run = run_py(EMIT_20)
+        assert run.returncode == 0, run.stderr
+        listing = subprocess.run([sys.executable, "-m", "tocsin", "spool"], cwd=tmp_path, env=scenario_env(),
+                                 capture_output=True, text=True, timeout=30)
+        assert "Traceback" not in listing.stderr, listing.stderr
+        switch.healthy = True
+        deliver = _spool_deliver(tmp_path, scenario_env())
+        assert "Traceback" not in deliver.stderr, deliver.stderr
+    assert len(set(switch.ids)) == 20, f"delivered {len(set(switch.ids))} of 20"
+    assert list(spool.parent.glob("spool.db.corrupt*")), "the corrupt file is kept for a post-mortem"
