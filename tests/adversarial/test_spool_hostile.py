@@ -98,10 +98,9 @@ for i in range(20):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a corrupt spool file crashes `tocsin spool` and loses every exit's alerts")
 def test_a_corrupt_spool_file_is_set_aside_not_fatal(
         tmp_path: Path, run_py: RunPy, scenario_env: Callable[..., dict[str, str]]) -> None:
-    """BUG: a spool file that is not a database (a torn copy, a disk error, a wrong path) made every
+    """BUG (fixed): a spool file that is not a database (a torn copy, a disk error, a wrong path) made every
     later exit lose what it had to spool (``tocsin.delivery_abandoned ... note='no spool configured'``),
     and ``tocsin spool`` / ``tocsin spool deliver`` die with a ``sqlite3.DatabaseError`` traceback."""
     spool = tmp_path / "state" / "tocsin" / "spool.db"

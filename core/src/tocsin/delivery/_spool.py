@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._alert import Alert
+from .._log import diagnostic
 from .._normalise import normalise_context
 from .._severity import Severity, parse_severity
 
@@ -131,9 +132,21 @@ class Spool:
             import sqlite3
 
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE for claims).
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            try:
+                conn = self._connect()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise  # locked, read-only, out of space: not the file's fault
+                # Not a database (a torn copy, a disk error): every exit would lose what it had to
+                # spool. Keep the file for a post-mortem and start a fresh spool.
+                aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+                with contextlib.suppress(FileNotFoundError):  # another process set it aside first
+                    os.replace(self.path, aside)
+                for suffix in ("-wal", "-shm"):
+                    with contextlib.suppress(OSError):
+                        os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+                diagnostic("error", "tocsin.spool_corrupt", spool=str(self.path), moved_to=str(aside), error=exc)
+                conn = self._connect()
             # NORMAL: a commit survives the process being killed (SIGKILL, os._exit, OOM);
             # only a power loss may take the last ones, and fsync per alert would cost each emit.
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -145,6 +158,18 @@ class Spool:
             self._pid = os.getpid()
             self.owner = f"{socket.gethostname()}\t{self._pid}\t{uuid.uuid4().hex[:8]}"
         return self._conn
+
+    def _connect(self) -> sqlite3.Connection:
+        import sqlite3
+
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE for claims).
+        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def exists(self) -> bool:
         """Whether the file exists (a process with nothing spooled never creates it)."""
