@@ -49,8 +49,9 @@ def test_a_burst_of_signals_during_durable_delivery_loses_no_alert(tmp_path: Pat
     """BUG (fixed): the loop guard counted generations per thread, so a signal that landed while the
     main thread was delivering a deferred signal alert made the new one 'generation n + 1'. With a
     durable sink (one SQLite commit per alert) a burst of timer signals built chains more than four
-    deep and dropped them as a sink loop: 33-100 of ~400-600 alerts lost per run at a 0.5-0.7 ms timer, 8-16 of 400 at 2 ms
-    (``tocsin.alert_loop_dropped``). An alert from a signal handler is never a loop's child."""
+    deep and dropped them as a sink loop: 33-100 of ~400-600 alerts lost per run at a 0.5-0.7 ms
+    timer, 8-16 of 400 at 2 ms (``tocsin.alert_loop_dropped``). An alert from a signal handler is
+    never a loop's child."""
     titles: list[str] = []
 
     def behaviour(request: Received) -> Reply:
