@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,3 +30,32 @@ def test_a_catastrophic_matcher_regex_does_not_block_the_caller(tmp_path: Path, 
         import os; os._exit(0)
     """, timeout=8)
     assert "returned" in run.stdout
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an oversized regex repetition silently unloads other sink instances")
+@pytest.mark.parametrize("regex", ["a{99999999999}", "(" * 3000 + "a" + ")" * 3000])
+def test_a_regex_that_re_cannot_compile_costs_only_its_own_instance(
+        tmp_path: Path, run_py: RunPy, scenario_env: Callable[..., dict[str, str]], regex: str) -> None:
+    """BUG: ``parse_matcher`` caught ``re.error`` only; ``re.compile`` raises ``OverflowError`` for a
+    repetition count over 4 G and ``RecursionError`` for deep nesting. The exception escaped sink
+    discovery (``tocsin.discovery_failed``): every instance after the bad one (here ``good``, a
+    valid webhook) was silently not loaded, ``tocsin sinks`` did not list it and exited 0, and
+    ``tocsin config --check`` said "problems: none"."""
+    from tocsin.testing import Receiver
+
+    with Receiver() as bad_rx, Receiver() as good_rx:
+        (tmp_path / "tocsin.toml").write_text(
+            '[tocsin]\nenable = ["bad", "good"]\n'
+            f'[sinks.bad]\ntype = "webhook"\nurl = "{bad_rx.url_for("/b")}"\nmatchers = ["title=~{regex}"]\n'
+            f'[sinks.good]\ntype = "webhook"\nurl = "{good_rx.url_for("/g")}"\n')
+        run = run_py("""
+            import tocsin
+            tocsin.emit_alert("critical", "db down", "m")
+        """)
+        assert run.returncode == 0, run.stderr
+        assert len(good_rx.requests) == 1, "the valid instance got nothing"
+        assert bad_rx.requests == [], "an instance with a bad matcher receives nothing, not everything"
+    check = subprocess.run([sys.executable, "-m", "tocsin", "config", "--check"], cwd=tmp_path, env=scenario_env(),
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 1, check.stdout
+    assert "bad" in check.stdout + check.stderr
