@@ -131,7 +131,8 @@ def parse_matcher(text: str) -> Matcher:
     if op in ("=~", "!~"):
         try:
             regex = re.compile(value)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:
+            # OverflowError: a repetition over 4 G (a{99999999999}); RecursionError: deep nesting.
             raise MatcherError(f"invalid regular expression in {text!r}: {exc}") from None
     return Matcher(label, op, value, regex)
 
