@@ -116,10 +116,27 @@ def _from_signal_handler(frame: FrameType | None) -> bool:
     return False
 
 
+def _signal_interrupted_drain(frame: FrameType | None) -> bool:
+    """Whether a Python signal handler stands between ``frame`` and the :func:`_drain` below it:
+    the alert then interrupted a deferred alert's delivery and is no child of it."""
+    codes = _signal_handler_codes()
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        if frame.f_code is _drain.__code__:
+            return False
+        frame = frame.f_back
+    return False
+
+
 def defer(deliver: Callable[[Alert, str | None], None], alert: Alert) -> None:
     """Queue ``alert`` for the outermost tocsin call of this process to deliver. Takes no lock."""
     global dropped_loops
     generation = _state.generation + 1
+    if generation > 1 and _signal_interrupted_drain(sys._getframe(1)):
+        # A burst of signals landing while deferred alerts are delivered (a slow, durable sink)
+        # would otherwise build chains "more than MAX_GENERATIONS deep" and drop them as a loop.
+        generation = 1
     if generation > MAX_GENERATIONS:
         dropped_loops += 1  # counted here, logged at drain: logging now could take a held lock
         return

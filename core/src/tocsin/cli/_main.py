@@ -134,7 +134,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     parser = _parser(err)
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code == 2 and (salvaged := _salvage_emit(argv, out, err)) is not None:
+            return salvaged
+        raise
     if args.version:
         from .._version import __version__
 
@@ -149,6 +155,47 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     _configure_logging(args.quiet)
     status: int = args.func(args)
     return status
+
+
+def _salvage_emit(argv: Sequence[str], out: TextIO, err: TextIO) -> int | None:
+    """After a usage error in ``tocsin emit`` (a bad ``--timeout``, an option this version does
+    not know): emit the alert anyway, read leniently from ``argv``, and return 2; None when the
+    command is not ``emit`` or no severity and title can be found. argparse has already said
+    what was wrong. A failing cron job's alert matters more than the typo in its command line."""
+    with_value = {"--context", "-c", "--timeout", "--config"}
+    words = iter(argv)
+    positional: list[str] = []
+    context: list[str] = []
+    config: str | None = None
+    for word in words:
+        if word == "--":
+            positional.extend(words)
+            break
+        if word in with_value:
+            value = next(words, None)
+            if value is not None and word in ("-c", "--context"):
+                context.append(value)
+            elif value is not None and word == "--config":
+                config = value
+        elif word.startswith(("--context=", "--config=")):
+            name, _, value = word.partition("=")
+            if name == "--context":
+                context.append(value)
+            else:
+                config = value
+        elif word.startswith("-c") and not word.startswith("--"):
+            context.append(word[2:])
+        elif not word.startswith("-") or word == "-":
+            positional.append(word)
+    if positional[:1] != ["emit"] or len(positional) < 3:
+        return None
+    severity, title, *message = positional[1:]
+    args = argparse.Namespace(severity=severity, title=title, message=" ".join(message), context=context,
+                              timeout=None, config=config, quiet=False, out=out, err=err)
+    _configure_logging(False)
+    err.write("tocsin: emitting the alert anyway (exit status 2)\n")
+    _emit(args)
+    return 2
 
 
 # -- built-in commands ------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._redact import redact
-from ._text import SECRET_KEYS, duration, problem_text, tidy
+from ._text import duration, is_secret_key, problem_text, tidy
 
 if TYPE_CHECKING:
     from .._config import Config
@@ -186,7 +186,7 @@ def _looked_at(environ: Mapping[str, str]) -> list[str]:
 
 
 def _setting(value: Any, source: str, key: str, raw: Any) -> dict[str, Any]:
-    secret = key.split(".")[-1].lower() in SECRET_KEYS or _has_env_ref(raw)
+    secret = is_secret_key(key) or _has_env_ref(raw)
     if secret:
         refs = _env_refs(raw)
         shown: Any = "<redacted: " + ", ".join(refs) + ">" if refs else "<redacted>"

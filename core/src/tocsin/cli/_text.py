@@ -11,9 +11,20 @@ import structlog
 from .._config import ConfigProblem
 from .._redact import redact
 
-__all__ = ["SECRET_KEYS", "duration", "problem_text", "tidy", "tidy_event"]
+__all__ = ["SECRET_KEYS", "duration", "is_secret_key", "problem_text", "tidy", "tidy_event"]
 
 SECRET_KEYS: Final = frozenset({"url", "urls", "secret", "headers", "token", "password"})
+# Parts of a key's name that say it may hold a credential (bearer_token, basic_auth, api_key,
+# a misspelt basic_auth_password): matched anywhere in the name, not only as the whole name,
+# because a sink that is disabled or failed to load has registered none of its secrets.
+_SECRET_WORDS: Final = ("url", "secret", "header", "token", "password", "passwd", "auth", "key", "cookie",
+                        "credential")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether the setting ``key`` (dotted or not) may hold a credential, by its last part's name."""
+    name = key.rsplit(".", 1)[-1].lower()
+    return name in SECRET_KEYS or any(word in name for word in _SECRET_WORDS)
 """Keys whose values are never printed, whatever their type."""
 
 # Keys of tocsin's diagnostics whose float values are seconds.
@@ -45,7 +56,7 @@ def problem_text(problem: ConfigProblem) -> str:
     """
     where = problem.source if problem.key in ("", "-") else f"{problem.source}: {problem.key}"
     message = problem.message
-    if SECRET_KEYS & set(problem.key.lower().split(".")):
+    if SECRET_KEYS & set(problem.key.lower().split(".")) or is_secret_key(problem.key):
         head, sep, _ = message.partition(", got ")
         message = head + (", got something else (not shown: this key may hold a secret)" if sep else "")
     return redact(f"{where}: {message}")

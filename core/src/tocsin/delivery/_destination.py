@@ -457,7 +457,8 @@ class Destination:
                 return
         self.counters["failed"] += len(alerts)
         diagnostic("warning", "tocsin.delivery_abandoned", sink=self.name, target=self.target,
-                   alerts=len(alerts), reason=why, note="no spool configured")
+                   alerts=len(alerts), reason=why,
+                   note="no spool configured" if self.spool is None else "the spool could not be written")
 
     def status(self) -> dict[str, Any]:
         """Counters for ``tocsin sinks`` and ``Emitter.stats()``."""

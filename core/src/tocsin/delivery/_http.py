@@ -206,7 +206,7 @@ class Response:
         """The body parsed as JSON, or None when it is not JSON."""
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested arrays overflow the decoder's stack
             return None
 
 

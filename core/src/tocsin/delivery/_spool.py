@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .._alert import Alert
+from .._log import diagnostic
 from .._normalise import normalise_context
 from .._severity import Severity, parse_severity
 from .._sqlite import open_wal
@@ -97,20 +98,68 @@ class Spool:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = -1
+        self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
         self.owner = ""
 
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
     def _db(self) -> sqlite3.Connection:
+        if self._conn is not None and self._pid == os.getpid() and self._file_id() != self._ident:
+            # Deleted or replaced under us (a tmp cleaner, rm -rf of the state folder): the
+            # connection still writes to the unlinked inode, which no other process will read.
+            # Carry its rows over to a fresh file, so that nothing spooled so far is lost.
+            old, self._conn = self._conn, None
+            rows: list[Any] = []
+            with contextlib.suppress(Exception):
+                rows = old.execute("SELECT destination, sink, target, alert_id, alert, created, owner, "
+                                   "lease_until FROM spool").fetchall()
+            with contextlib.suppress(Exception):
+                old.close()
+            owner = self.owner
+            new = self._db()
+            self.owner = owner  # the leases this process holds stay its own (renew() finds them)
+            if rows:
+                new.execute("BEGIN IMMEDIATE")
+                new.executemany("INSERT OR IGNORE INTO spool (destination, sink, target, alert_id, alert, created, "
+                                "owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                new.execute("COMMIT")
+            return new
         if self._conn is None or self._pid != os.getpid():
-            # Transactions are explicit (BEGIN IMMEDIATE for claims); synchronous=NORMAL, as
-            # fsync per alert would cost each emit. Schema creation beside other processes that
-            # create the same new spool is retried there (it failed a whole spool before).
-            conn = open_wal(self.path, _SCHEMA, timeout=10.0, dir_mode=0o700)
+            import sqlite3
+
+            try:
+                conn = self._connect()
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise  # locked, read-only, out of space: not the file's fault
+                # Not a database (a torn copy, a disk error): every exit would lose what it had to
+                # spool. Keep the file for a post-mortem and start a fresh spool.
+                aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+                with contextlib.suppress(FileNotFoundError):  # another process set it aside first
+                    os.replace(self.path, aside)
+                for suffix in ("-wal", "-shm"):
+                    with contextlib.suppress(OSError):
+                        os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+                diagnostic("error", "tocsin.spool_corrupt", spool=str(self.path), moved_to=str(aside), error=exc)
+                conn = self._connect()
             with contextlib.suppress(OSError):
                 os.chmod(self.path, 0o600)  # alerts may say more than the world should read
             self._conn = conn
+            self._ident = self._file_id()
             self._pid = os.getpid()
             self.owner = f"{socket.gethostname()}\t{self._pid}\t{uuid.uuid4().hex[:8]}"
         return self._conn
+
+    def _connect(self) -> sqlite3.Connection:
+        # Transactions are explicit (BEGIN IMMEDIATE for claims); synchronous=NORMAL, as fsync
+        # per alert would cost each emit. Schema creation beside other processes that create
+        # the same new spool is retried there (it failed a whole spool before).
+        return open_wal(self.path, _SCHEMA, timeout=10.0, dir_mode=0o700)
 
     def exists(self) -> bool:
         """Whether the file exists (a process with nothing spooled never creates it)."""
