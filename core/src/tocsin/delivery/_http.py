@@ -58,8 +58,16 @@ class _Watchdog:
             self._socks[key] = sock
             heapq.heappush(self._heap, (deadline, key))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="tocsin-http-deadline", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name="tocsin-http-deadline", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:
+                    # Python 3.12 refuses new threads once the interpreter shuts down, and the
+                    # exit flush may make a process's first request: it goes without the
+                    # whole-request deadline (its connect and read timeouts still hold, and the
+                    # exit flush has its own deadline). Raising here lost the alert.
+                    return key
+                self._thread = thread
             elif self._heap[0][1] == key:
                 self._cond.notify()
             return key
