@@ -188,7 +188,8 @@ def test_hanging_endpoint_threads_bounded_and_flush_deadline(make: Make) -> None
         for i in range(100, 2000):
             emitter.emit("info", f"a{i}", "m")
         elapsed = time.perf_counter() - start
-        assert threading.active_count() == after_100  # no thread per alert
+        # no thread per alert (<=: threads of earlier tests may still be ending meanwhile)
+        assert threading.active_count() <= after_100
         # no success yet: the adaptive limit stays at one request in flight, one sender
         assert [t.name for t in threading.enumerate() if t.name.startswith("tocsin-deliver")] == ["tocsin-deliver-net"]
         t0 = time.monotonic()
