@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ._alert import Alert
 
 __all__ = [
-    "MAX_GENERATIONS", "Deferred", "current_sink", "defer", "enter_sink", "entered", "inside", "leave_sink", "pending",
+    "MAX_GENERATIONS", "Deferred", "defer", "enter_sink", "entered", "inside", "leave_sink",
 ]
 
 MAX_GENERATIONS: Final = 4
@@ -73,10 +73,6 @@ def inside() -> bool:
     """Whether this thread is already inside a public tocsin call."""
     return _state.depth > 0
 
-
-def current_sink() -> str | None:
-    """The sink whose hook this thread is running, if any."""
-    return _state.sink
 
 
 def enter_sink(name: str) -> str | None:
@@ -185,7 +181,3 @@ def entered() -> Iterator[None]:
         else:
             _state.depth -= 1
 
-
-def pending() -> int:
-    """Deferred alerts not yet delivered (for tests and diagnostics)."""
-    return len(_deferred)
