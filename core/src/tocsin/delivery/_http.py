@@ -24,15 +24,18 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import TransportError
 from .._redact import redact
 
 if TYPE_CHECKING:
     import urllib3
+    from urllib3.connection import HTTPConnection
 
 __all__ = ["Response", "post"]
+
+_Connection = TypeVar("_Connection", bound="HTTPConnection")
 
 _MAX_BODY = 64 * 1024  # a webhook's answer is small; never hold more of a hostile one
 
@@ -118,31 +121,29 @@ def _watch_connection(conn: Any) -> None:
     keys.append(_watchdog.watch(deadline, sock))
 
 
+def _watched(base: type[_Connection]) -> type[_Connection]:
+    """``base`` (urllib3's plain or TLS connection) whose socket goes under the deadline of the
+    request in hand, whether it connects now or was kept alive from an earlier request."""
+
+    class Watched(base):  # type: ignore[valid-type,misc]  # a subclass of the class passed in
+        def connect(self) -> None:
+            super().connect()
+            _watch_connection(self)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _watch_connection(self)
+            super().request(*args, **kwargs)
+
+    return Watched
+
+
 def _new_pool() -> urllib3.PoolManager:
     """A pool whose connections put their socket under the deadline of the request in hand."""
     import urllib3
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-    # Connections that put their socket under the request's deadline, whether they
-    # connect now or were kept alive from an earlier request.
-    class _Conn(HTTPConnection):
-        def connect(self) -> None:
-            super().connect()
-            _watch_connection(self)
-
-        def request(self, *args: Any, **kwargs: Any) -> None:
-            _watch_connection(self)
-            super().request(*args, **kwargs)
-
-    class _TLSConn(HTTPSConnection):
-        def connect(self) -> None:
-            super().connect()
-            _watch_connection(self)
-
-        def request(self, *args: Any, **kwargs: Any) -> None:
-            _watch_connection(self)
-            super().request(*args, **kwargs)
+    _Conn, _TLSConn = _watched(HTTPConnection), _watched(HTTPSConnection)
 
     class _Pool(HTTPConnectionPool):
         ConnectionCls = _Conn
